@@ -1,0 +1,254 @@
+"""Config: frozen attrs classes, a strict cattrs converter, `${VAR}` expansion, errors with paths."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import yaml
+
+from gateway.convert import STRICT, error_paths
+from gateway.dialects import PROVIDER_TYPES
+
+_CONV = STRICT.copy()
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+DEFAULT_PATH = "config.yaml"
+
+
+@attrs.frozen(kw_only=True)
+class ServerConfig:
+    """Where the gateway listens and how it drains."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    drain_timeout: float = 20.0
+    pre_stop_delay: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
+class ApiKey:
+    """One gateway API key; `name` is what logs and metrics show, never the key."""
+
+    name: str
+    key: str
+
+
+@attrs.frozen(kw_only=True)
+class AuthConfig:
+    """Gateway API keys; `admin_key` guards the admin endpoints."""
+
+    api_keys: tuple[ApiKey, ...] = ()
+    admin_key: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LimitsConfig:
+    """Bounds on one client request, so no request can exhaust memory."""
+
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_documents: int = 10_000
+    max_query_chars: int = 32_000
+    max_document_chars: int = 200_000
+
+
+@attrs.frozen(kw_only=True)
+class ProviderConfig:
+    """One upstream: its dialect (`type`), where it is, its key and its limits."""
+
+    type: str
+    base_url: str | None = None
+    url: str | None = None
+    api_key: str | None = None
+    timeout: float = 10.0
+    connect_timeout: float = 3.0
+    max_retries: int = 2
+    max_documents: int | None = None
+    max_connections: int = 64
+    max_response_bytes: int = 16 * 1024 * 1024
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    #: Set by the loader, not by users: why this provider is disabled, if it is.
+    disabled: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Route:
+    """One step of a model's provider list."""
+
+    provider: str
+    model: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ModelConfig:
+    """A client-facing model: the providers tried in order, under one deadline."""
+
+    providers: tuple[Route, ...]
+    type: Literal["rerank"] = "rerank"
+    timeout: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    """The whole gateway configuration, as loaded from one YAML file."""
+
+    providers: Mapping[str, ProviderConfig]
+    models: Mapping[str, ModelConfig]
+    server: ServerConfig = ServerConfig()
+    auth: AuthConfig | None = None
+    limits: LimitsConfig = LimitsConfig()
+    #: Default deadline (seconds) for one client request, shared by all attempts.
+    request_timeout: float = 30.0
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: Filled by the loader: warnings to print at start-up.
+    warnings: tuple[str, ...] = ()
+
+
+class ConfigError(Exception):
+    """Raised when a config cannot be used; `problems` are `path: message` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
+    """Read, expand and validate a config file; raise ConfigError listing every problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config ({exc.strerror})"]) from None
+    return parse(text, env=os.environ if env is None else env)
+
+
+def parse(text: str, *, env: Mapping[str, str]) -> Config:
+    """Parse YAML text into a Config; raise ConfigError listing every problem."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"$: not valid YAML: {exc}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(["$: the config must be a mapping with `providers` and `models`"])
+    problems: list[str] = []
+    warnings: list[str] = []
+    expanded = _expand_all(raw, env=env, problems=problems, warnings=warnings)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        config = _CONV.structure(expanded, Config)
+    except Exception as exc:  # noqa: BLE001 - cattrs raises an exception group of many kinds
+        raise ConfigError([f"{p}: {m}" for p, m in error_paths(exc)]) from None
+    problems.extend(_check(config))
+    if problems:
+        raise ConfigError(problems)
+    if config.auth is None:
+        warnings.append("auth is not configured: every client may call the gateway")
+    return attrs.evolve(config, warnings=tuple(warnings))
+
+
+def _expand_all(raw: dict[str, Any], *, env: Mapping[str, str], problems: list[str], warnings: list[str]) -> Any:
+    """Expand `${VAR}` everywhere; an unset provider key disables that provider."""
+    expanded = _expand(raw, "$", env, problems)
+    providers = raw.get("providers")
+    if isinstance(providers, dict):
+        for name, spec in providers.items():
+            key = spec.get("api_key") if isinstance(spec, dict) else None
+            missing = _missing(key, env) if isinstance(key, str) else []
+            if missing:
+                expanded["providers"][name]["api_key"] = None
+                expanded["providers"][name]["disabled"] = f"${{{missing[0]}}} is not set"
+                warnings.append(f"provider {name!r} disabled: environment variable {missing[0]} is not set")
+            elif isinstance(spec, dict) and "disabled" in spec:
+                problems.append(f"$.providers.{name}: unknown field(s): disabled")
+    auth = raw.get("auth")
+    keys = auth.get("api_keys") if isinstance(auth, dict) else None
+    if isinstance(keys, list):
+        kept = []
+        for i, entry in enumerate(keys):
+            key = entry.get("key") if isinstance(entry, dict) else None
+            missing = _missing(key, env) if isinstance(key, str) else []
+            if missing:
+                warnings.append(f"auth key $.auth.api_keys[{i}] ignored: {missing[0]} is not set")
+            elif isinstance(key, str) and not _expand(key, "", env, []).strip():
+                problems.append(f"$.auth.api_keys[{i}].key: must not be empty")
+            else:
+                kept.append(expanded["auth"]["api_keys"][i])
+        expanded["auth"]["api_keys"] = kept
+    return expanded
+
+
+def _missing(text: str, env: Mapping[str, str]) -> list[str]:
+    return [m.group(1) for m in _VAR.finditer(text) if m.group(1) not in env and m.group(2) is None]
+
+
+def _expand(value: Any, path: str, env: Mapping[str, str], problems: list[str]) -> Any:
+    if isinstance(value, str):
+        return _VAR.sub(lambda m: _lookup(m, path, env, problems), value)
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{path}.{k}", env, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, f"{path}[{i}]", env, problems) for i, v in enumerate(value)]
+    return value
+
+
+def _lookup(match: re.Match[str], path: str, env: Mapping[str, str], problems: list[str]) -> str:
+    name, default = match.group(1), match.group(2)
+    if name in env:
+        return env[name]
+    if default is not None:
+        return default
+    if not path.endswith((".api_key", ".key")):
+        problems.append(f"{path}: environment variable {name} is not set")
+    return ""
+
+
+def _check(config: Config) -> list[str]:
+    """Checks across fields that the types alone cannot express."""
+    problems = [p for name, spec in config.providers.items() for p in _check_provider(name, spec)]
+    problems.extend(_check_models(config))
+    if config.request_timeout <= 0:
+        problems.append("$.request_timeout: must be greater than 0")
+    if not 0 <= config.server.port <= 65535:
+        problems.append("$.server.port: must be between 0 and 65535")
+    return problems
+
+
+def _check_provider(name: str, p: ProviderConfig) -> list[str]:
+    problems: list[str] = []
+    at = f"$.providers.{name}"
+    if p.type not in PROVIDER_TYPES:
+        known = ", ".join(sorted(PROVIDER_TYPES))
+        return [f"{at}.type: unknown provider type {p.type!r} (known: {known})"]
+    remote = p.type != "local"
+    if remote and not (p.base_url or p.url):
+        problems.append(f"{at}: `base_url` (or `url`) is required for type {p.type!r}")
+    for field in ("base_url", "url"):
+        value = getattr(p, field)
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            problems.append(f"{at}.{field}: must be an http:// or https:// URL, got {value!r}")
+    for field in ("timeout", "connect_timeout"):
+        if getattr(p, field) <= 0:
+            problems.append(f"{at}.{field}: must be greater than 0")
+    for field in ("max_retries",):
+        if getattr(p, field) < 0:
+            problems.append(f"{at}.{field}: must be 0 or more")
+    if p.max_documents is not None and p.max_documents < 1:
+        problems.append(f"{at}.max_documents: must be at least 1")
+    return problems
+
+
+def _check_models(config: Config) -> list[str]:
+    problems: list[str] = []
+    for name, m in config.models.items():
+        at = f"$.models.{name}"
+        if not m.providers:
+            problems.append(f"{at}.providers: must list at least one provider")
+        for i, route in enumerate(m.providers):
+            if route.provider not in config.providers:
+                problems.append(f"{at}.providers[{i}].provider: unknown provider {route.provider!r}")
+        if m.timeout is not None and m.timeout <= 0:
+            problems.append(f"{at}.timeout: must be greater than 0")
+    return problems

@@ -1,0 +1,106 @@
+"""The internal request and result model that every layer below the edge speaks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+#: What a client sent as one document: a string, or an object (Cohere v1 / Jina).
+Original = str | dict[str, Any]
+
+
+@attrs.frozen
+class Document:
+    """One candidate document: the text to rank and what the client sent, for the echo."""
+
+    text: str
+    original: Original
+
+
+@attrs.frozen(kw_only=True)
+class RerankRequest:
+    """A rerank call as the router sees it, independent of any wire format."""
+
+    model: str
+    query: str
+    documents: tuple[Document, ...]
+    top_n: int | None = None
+    return_documents: bool = False
+    rank_fields: tuple[str, ...] | None = None
+    truncate: bool | None = None
+    max_tokens_per_doc: int | None = None
+    instruction: str | None = None
+
+    @property
+    def wanted(self) -> int:
+        """How many results the client gets: top_n clamped to the number of documents."""
+        n = len(self.documents)
+        return n if self.top_n is None else min(self.top_n, n)
+
+
+@attrs.frozen
+class Ranked:
+    """One scored document; `index` points into the client's original list."""
+
+    index: int
+    score: float
+
+
+@attrs.frozen(kw_only=True)
+class Usage:
+    """Usage normalised across providers; None means the provider did not say."""
+
+    input_tokens: int | None = None
+    search_units: int | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=_add(self.input_tokens, other.input_tokens),
+            search_units=_add(self.search_units, other.search_units),
+        )
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+@attrs.frozen(kw_only=True)
+class Attempt:
+    """The record of one try at one provider, for logs, metrics, headers and error bodies."""
+
+    provider: str
+    model: str
+    outcome: str
+    status: int | None = None
+    duration_ms: float = 0.0
+
+
+@attrs.frozen(kw_only=True)
+class Ranking:
+    """What a provider answered: scores for every document it was sent, and usage."""
+
+    results: tuple[Ranked, ...]
+    usage: Usage = Usage()
+
+
+@attrs.frozen(kw_only=True)
+class RerankResult:
+    """The router's answer: sorted, cut to top_n, with the attempts that led to it."""
+
+    id: str
+    model: str
+    results: tuple[Ranked, ...]
+    usage: Usage
+    provider: str
+    attempts: tuple[Attempt, ...]
+
+
+def sort_and_cut(ranked: list[Ranked], top_n: int | None) -> tuple[Ranked, ...]:
+    """Sort by score descending, ties by index, and keep the first top_n."""
+    ranked.sort(key=lambda r: (-r.score, r.index))
+    return tuple(ranked if top_n is None else ranked[:top_n])

@@ -1,0 +1,166 @@
+"""An HTTP provider: a dialect, a URL, credentials, limits and one pooled client session."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import attrs
+import orjson
+
+from gateway.config import ProviderConfig
+from gateway.dialects.base import ProviderDialect
+from gateway.errors import InvalidResponse, ProviderError
+from gateway.model import Document, Ranked, Ranking, RerankRequest, Usage
+
+#: Statuses after which the same provider may be tried again (TEI uses 424 for backend errors).
+RETRYABLE_STATUSES = frozenset({408, 409, 424, 425, 429}) | frozenset(range(500, 600))
+
+
+def endpoint(*, base_url: str | None, url: str | None, path: str) -> str:
+    """The full endpoint: `url` as given, or `base_url` + the dialect path, without doubling `/v1`."""
+    if url:
+        return url
+    assert base_url is not None  # config checks guarantee one of the two
+    base = base_url.rstrip("/")
+    base_path = urlsplit(base).path
+    segments = path.strip("/").split("/")
+    for k in range(len(segments) - 1, 0, -1):
+        prefix = "/" + "/".join(segments[:k])
+        if base_path.endswith(prefix):
+            return base + "/" + "/".join(segments[k:])
+    return base + path
+
+
+def retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent or garbage."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+@attrs.define
+class HttpProvider:
+    """Calls one upstream over HTTP, in its own dialect, splitting large lists into batches."""
+
+    name: str
+    dialect: ProviderDialect
+    config: ProviderConfig
+    url: str = attrs.field(init=False)
+    headers: dict[str, str] = attrs.field(init=False)
+    max_documents: int = attrs.field(init=False)
+    _session: aiohttp.ClientSession | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.url = endpoint(base_url=self.config.base_url, url=self.config.url, path=self.dialect.path)
+        self.headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **self.dialect.headers(self.config.api_key),
+            **self.config.headers,
+        }
+        self.max_documents = self.config.max_documents or self.dialect.max_documents
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=30)
+        self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def rerank(self, request: RerankRequest, *, model: str, timeout: float) -> Ranking:
+        docs = request.documents
+        size = self.max_documents
+        if len(docs) <= size:
+            return await self._call(request, model=model, documents=docs, top_n=request.top_n, timeout=timeout)
+        # Concurrent batches to the same provider; one failure cancels the rest and fails the whole call.
+        starts = range(0, len(docs), size)
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(
+                        self._call(request, model=model, documents=docs[s : s + size], top_n=None, timeout=timeout)
+                    )
+                    for s in starts
+                ]
+        except* ProviderError as failed:
+            raise failed.exceptions[0] from None
+        results: list[Ranked] = []
+        usage = Usage()
+        for start, task in zip(starts, tasks, strict=True):
+            part = task.result()
+            results.extend(Ranked(r.index + start, r.score) for r in part.results)
+            usage = usage + part.usage
+        return Ranking(results=tuple(results), usage=usage)
+
+    async def _call(
+        self, request: RerankRequest, *, model: str, documents: Sequence[Document], top_n: int | None, timeout: float
+    ) -> Ranking:
+        assert self._session is not None, "provider used before start()"
+        body = orjson.dumps(self.dialect.build(request, model=model, documents=documents, top_n=top_n))
+        limit = aiohttp.ClientTimeout(total=timeout, sock_connect=min(self.config.connect_timeout, timeout))
+        try:
+            async with self._session.post(
+                self.url, data=body, headers=self.headers, timeout=limit, allow_redirects=False
+            ) as resp:
+                if not 200 <= resp.status < 300:
+                    raise _status_error(resp)
+                if "json" not in resp.headers.get("Content-Type", "").lower():
+                    raise InvalidResponse(f"content type {resp.content_type!r} is not JSON")
+                raw = await _read_capped(resp, self.config.max_response_bytes)
+        except ProviderError:
+            raise
+        except TimeoutError:
+            raise ProviderError("timeout", retryable=True) from None
+        except aiohttp.ClientConnectorError:
+            raise ProviderError("connect_error", retryable=True) from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError):
+            raise ProviderError("disconnected", retryable=True) from None
+        except aiohttp.ClientResponseError:
+            raise ProviderError("bad_http", retryable=True) from None
+        except aiohttp.ClientError as exc:
+            raise ProviderError("client_error", retryable=True, detail=type(exc).__name__) from None
+        try:
+            data: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise InvalidResponse("body is not valid JSON") from None
+        count = len(documents)
+        expected = count if top_n is None else min(top_n, count)
+        return self.dialect.parse(data, count=count, expected=expected)
+
+
+def _status_error(resp: aiohttp.ClientResponse) -> ProviderError:
+    status = resp.status
+    return ProviderError(
+        f"http_{status}",
+        retryable=status in RETRYABLE_STATUSES,
+        status=status,
+        retry_after=retry_after(resp.headers.get("Retry-After")) if status in (429, 503) else None,
+    )
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
+    """Read a (decompressed) body, failing as soon as it passes `cap` bytes."""
+    if resp.content_length is not None and resp.content_length > cap and "Content-Encoding" not in resp.headers:
+        raise InvalidResponse(f"body of {resp.content_length} bytes is over the {cap}-byte cap")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > cap:
+            raise InvalidResponse(f"body is over the {cap}-byte cap")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,101 @@
+"""Handlers: decode, hand the internal request to the router, encode in the caller's dialect."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from gateway.config import LimitsConfig
+from gateway.dialects import ClientDialect
+from gateway.errors import BadRequest, PayloadTooLarge
+from gateway.model import RerankRequest
+from gateway.web.keys import ACCESS, LIVE, runtime
+
+JSON = "application/json"
+TIMEOUT_HEADER = "x-request-timeout"
+
+
+def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The handler for one client dialect's rerank route."""
+
+    async def handle(request: web.Request) -> web.Response:
+        rt = runtime(request.app)  # this request stays on this config, even across a reload
+        info = request[ACCESS]
+        info.dialect = dialect.name
+        body = await _json_body(request)
+        rerank = dialect.parse(body)
+        info.model = rerank.model
+        _check_limits(rerank, rt.config.limits)
+        result = await rt.router.rerank(rerank, timeout=_client_timeout(request))
+        info.provider = result.provider
+        info.attempts = len(result.attempts)
+        info.outcome = "ok"
+        response = web.Response(body=orjson.dumps(dialect.render(result, rerank)), content_type=JSON)
+        response.headers["x-rerank-provider"] = result.provider
+        response.headers["x-rerank-attempts"] = str(len(result.attempts))
+        response.headers["x-rerank-fallbacks"] = str(len({a.provider for a in result.attempts}) - 1)
+        return response
+
+    return handle
+
+
+async def _json_body(request: web.Request) -> object:
+    raw = await request.read()
+    if not raw:
+        raise BadRequest("$: the request body is empty; send a JSON object", field="$")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"$: the body is not valid JSON ({exc.msg} at position {exc.pos})", field="$") from None
+
+
+def _client_timeout(request: web.Request) -> float | None:
+    value = request.headers.get(TIMEOUT_HEADER)
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise BadRequest(f"header {TIMEOUT_HEADER}: must be a positive number of seconds", field=TIMEOUT_HEADER)
+    return seconds
+
+
+def _check_limits(request: RerankRequest, limits: LimitsConfig) -> None:
+    if len(request.documents) > limits.max_documents:
+        raise PayloadTooLarge(
+            f"$.documents: {len(request.documents)} documents is over the limit of {limits.max_documents}",
+            field="$.documents",
+        )
+    if len(request.query) > limits.max_query_chars:
+        raise BadRequest(f"$.query: longer than the limit of {limits.max_query_chars} characters", field="$.query")
+    for i, doc in enumerate(request.documents):
+        if len(doc.text) > limits.max_document_chars:
+            at = f"$.documents[{i}]"
+            raise BadRequest(f"{at}: longer than the limit of {limits.max_document_chars} characters", field=at)
+
+
+async def models(request: web.Request) -> web.Response:
+    """`GET /v1/models`: the models this gateway serves, in the usual list form."""
+    config = runtime(request.app).config
+    data = [
+        {"id": name, "object": "model", "type": m.type, "owned_by": "rerank-gateway"}
+        for name, m in config.models.items()
+    ]
+    return web.Response(body=orjson.dumps({"object": "list", "data": data}), content_type=JSON)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process serves. Never depends on providers."""
+    return web.Response(body=b'{"status":"ok"}', content_type=JSON)
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: config loaded and listening; 503 while draining."""
+    if request.app[LIVE].draining:
+        return web.Response(body=b'{"status":"draining"}', status=503, content_type=JSON)
+    return web.Response(body=b'{"status":"ready"}', content_type=JSON)

@@ -1,0 +1,68 @@
+"""Shared fixtures: fake upstreams on loopback, and the real gateway app built from YAML config."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway import config as config_mod
+from gateway.app import create_app
+from gateway.router import Attempts
+from tests.fakes.upstream import FakeUpstream
+
+StartFake = Callable[..., Awaitable[tuple[FakeUpstream, str]]]
+StartGateway = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Every backoff or Retry-After wait the gateway asked for; tests never really wait."""
+    return []
+
+
+@pytest.fixture
+def start_fake(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> StartFake:
+    """Start a fake upstream of a dialect on a loopback port; returns it and its base URL."""
+
+    async def start(dialect: str, **kwargs: Any) -> tuple[FakeUpstream, str]:
+        fake = FakeUpstream(dialect, **kwargs)
+        server = await aiohttp_server(fake.app())
+        return fake, f"http://127.0.0.1:{server.port}"
+
+    return start
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A loopback URL where nothing listens, so connections are refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def start_gateway(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], sleeps: list[float]) -> StartGateway:
+    """Start the real gateway on a config (a dict, written out as YAML and loaded like a file)."""
+
+    async def no_wait(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async def start(config: dict[str, Any], *, env: dict[str, str] | None = None) -> TestClient[Any, Any]:
+        loaded = config_mod.parse(yaml.safe_dump(config), env=env or {})
+        return await aiohttp_client(create_app(loaded, attempts=Attempts(sleep=no_wait)))
+
+    return start
+
+
+def model(*routes: tuple[str, str], **extra: Any) -> dict[str, Any]:
+    """A model entry with providers in order."""
+    return {"type": "rerank", "providers": [{"provider": p, "model": m} for p, m in routes], **extra}
+
+
+SEED = {"model": "m", "query": "Apple", "documents": ["apple", "banana", "fruit", "vegetable"]}

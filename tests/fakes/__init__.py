@@ -1,0 +1,1 @@
+"""Fake upstream rerank servers: real aiohttp servers speaking real dialects, scriptable to fail."""
