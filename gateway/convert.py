@@ -7,6 +7,7 @@ that, once, and every other converter is a `.copy()` of these.
 from __future__ import annotations
 
 import math
+import re
 import typing
 from typing import Any
 
@@ -15,6 +16,9 @@ import cattrs.cols
 from cattrs.cols import is_mapping, is_sequence
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.v import transform_error
+
+#: cattrs writes mapping keys as `['name']`; config paths read better as `.name`.
+_MAP_KEY = re.compile(r"\['([^'\]]+)'\]")
 
 
 def _strict_str(value: Any, _: type) -> str:
@@ -95,7 +99,7 @@ def error_paths(exc: BaseException, *, root: str = "$") -> list[tuple[str, str]]
     pairs: list[tuple[str, str]] = []
     for line in transform_error(exc, path=root, format_exception=_format):
         message, _, path = line.rpartition(" @ ")
-        pairs.append((path or root, message))
+        pairs.append((_MAP_KEY.sub(r".\1", path) or root, message))
     return pairs
 
 
