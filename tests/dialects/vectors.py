@@ -27,7 +27,7 @@ def names(kind: str) -> list[str]:
 
 def cases(kind: str, key: str = "cases") -> list[Any]:
     """A pytest param (file name, file, case) for every case of every file of this kind."""
-    params = []
+    params: list[Any] = []
     for name in names(kind):
         data = load(kind, name)
         params.extend(pytest.param(name, data, case, id=f"{name}:{case['name']}") for case in data[key])
