@@ -195,7 +195,17 @@ def _json(payload: Any, code: int) -> web.Response:
 
 
 def _docs(body: dict[str, Any], key: str = "documents") -> list[str]:
-    return [d if isinstance(d, str) else d.get("text", orjson.dumps(d).decode()) for d in body[key]]
+    fields = body.get("rank_fields")
+    return [d if isinstance(d, str) else _ranked_text(d, fields) for d in body[key]]
+
+
+def _ranked_text(doc: dict[str, Any], fields: list[str] | None) -> str:
+    """What a server ranks in an object document: its rank_fields (one: the value), else `text`."""
+    if not fields:
+        return str(doc.get("text", orjson.dumps(doc).decode()))
+    if len(fields) == 1:
+        return str(doc.get(fields[0], ""))
+    return "\n".join(f"{f}: {doc[f]}" for f in fields if f in doc)
 
 
 # --- the dialects, as ../shared/reference/rerank-apis.md describes them ---------------------------
@@ -301,7 +311,11 @@ READERS.update(
         "mixedbread": lambda b: (b["query"], _docs(b, "input"), _some(b.get("top_k"))),
         "nvidia": lambda b: (b["query"]["text"], [p["text"] for p in b["passages"]], None),
         "dashscope": lambda b: (b["input"]["query"], _texts(b["input"]["documents"]), b["parameters"].get("top_n")),
-        "pinecone": lambda b: (b["query"], [d["text"] for d in b["documents"]], b.get("top_n")),
+        "pinecone": lambda b: (
+            b["query"],
+            [_ranked_text(d, b.get("rank_fields")) for d in b["documents"]],
+            b.get("top_n"),
+        ),
     }
 )
 
