@@ -70,6 +70,8 @@ class ProviderConfig:
     max_connections: int = 64
     max_response_bytes: int = 16 * 1024 * 1024
     headers: Mapping[str, str] = attrs.field(factory=dict)
+    #: `sigmoid` maps the provider's raw logits (NIM, raw-score servers) to [0, 1]; `as-is` passes them on.
+    scores: Literal["as-is", "sigmoid"] = "as-is"
     #: Set by the loader, not by users: why this provider is disabled, if it is.
     disabled: str | None = None
 
@@ -103,6 +105,8 @@ class Config:
     #: Default deadline (seconds) for one client request, shared by all attempts.
     request_timeout: float = 30.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: The model for requests that name none (TEI has no model field); by default the only model, if one.
+    default_model: str | None = None
     #: Filled by the loader: warnings to print at start-up.
     warnings: tuple[str, ...] = ()
 
@@ -237,6 +241,8 @@ def _check_provider(name: str, p: ProviderConfig) -> list[str]:
             problems.append(f"{at}.{field}: must be 0 or more")
     if p.max_documents is not None and p.max_documents < 1:
         problems.append(f"{at}.max_documents: must be at least 1")
+    if not remote and p.scores != "as-is":
+        problems.append(f"{at}.scores: the local ranker's scores are already in [0, 1]; leave `scores` out")
     return problems
 
 
@@ -251,4 +257,6 @@ def _check_models(config: Config) -> list[str]:
                 problems.append(f"{at}.providers[{i}].provider: unknown provider {route.provider!r}")
         if m.timeout is not None and m.timeout <= 0:
             problems.append(f"{at}.timeout: must be greater than 0")
+    if config.default_model is not None and config.default_model not in config.models:
+        problems.append(f"$.default_model: unknown model {config.default_model!r}")
     return problems

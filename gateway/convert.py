@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import types
 import typing
 from typing import Any
 
@@ -103,7 +104,19 @@ def error_paths(exc: BaseException, *, root: str = "$") -> list[tuple[str, str]]
     return pairs
 
 
+def _literal_choices(type_: Any) -> list[Any]:
+    """The allowed values of a Literal, or of the Literals in an optional / union type."""
+    if typing.get_origin(type_) is typing.Literal:
+        return list(typing.get_args(type_))
+    if isinstance(type_, types.UnionType) or typing.get_origin(type_) is typing.Union:
+        return [c for arg in typing.get_args(type_) for c in _literal_choices(arg)]
+    return []
+
+
 def _format(exc: BaseException, type_: Any) -> str:
+    choices = _literal_choices(type_)
+    if choices:
+        return f"expected one of {', '.join(repr(c) for c in choices)}"
     if isinstance(exc, ForbiddenExtraKeysError):
         return f"unknown field(s): {', '.join(sorted(exc.extra_fields))}"
     if isinstance(exc, KeyError):

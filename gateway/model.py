@@ -12,10 +12,15 @@ Original = str | dict[str, Any]
 
 @attrs.frozen
 class Document:
-    """One candidate document: the text to rank and what the client sent, for the echo."""
+    """One candidate document: the text to rank and what the client sent, for the echo.
+
+    `image` (a URL or base64 data) marks a multimodal document; only providers that take images
+    can serve a request that has one, the others skip it as unservable.
+    """
 
     text: str
     original: Original
+    image: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -31,6 +36,13 @@ class RerankRequest:
     truncate: bool | None = None
     max_tokens_per_doc: int | None = None
     instruction: str | None = None
+    #: The client asked for raw logits (TEI / Infinity `raw_scores`); providers that can, comply.
+    raw_scores: bool = False
+
+    @property
+    def has_images(self) -> bool:
+        """Whether any document is an image, which text-only providers cannot serve."""
+        return any(d.image is not None for d in self.documents)
 
     @property
     def wanted(self) -> int:
@@ -78,6 +90,8 @@ class Attempt:
     outcome: str
     status: int | None = None
     duration_ms: float = 0.0
+    #: Why the attempt failed, in words; error bodies show it for unservable attempts only.
+    detail: str = ""
 
 
 @attrs.frozen(kw_only=True)

@@ -9,6 +9,7 @@ import attrs
 
 from gateway.config import ApiKey, Config
 from gateway.dialects import PROVIDER_DIALECTS
+from gateway.dialects.scores import scaled
 from gateway.providers import Provider
 from gateway.providers.http import HttpProvider
 from gateway.providers.local import LocalProvider
@@ -55,7 +56,7 @@ def build(config: Config, *, attempts: Attempts | None = None) -> Runtime:
         if spec.type == "local":
             providers[name] = LocalProvider(name)
         else:
-            providers[name] = HttpProvider(name, PROVIDER_DIALECTS[spec.type], spec)
+            providers[name] = HttpProvider(name, scaled(PROVIDER_DIALECTS[spec.type], spec.scores), spec)
     plans = {}
     for model, mc in config.models.items():
         steps = tuple(

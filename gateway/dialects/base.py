@@ -10,7 +10,7 @@ import attrs
 
 from gateway.convert import STRICT, TOLERANT, error_paths
 from gateway.errors import BadRequest, GatewayError, InvalidResponse, UpstreamFailure
-from gateway.model import Document, Original, Ranked, Ranking, RerankRequest, RerankResult, Usage
+from gateway.model import Attempt, Document, Original, Ranked, Ranking, RerankRequest, RerankResult, Usage
 
 #: Converter for client payloads: unknown keys and wrong types are a 400.
 CLIENT = STRICT.copy()
@@ -102,16 +102,25 @@ def documents_from(
         if isinstance(item, str):
             docs.append(Document(item, item))
         else:
-            docs.append(Document(_object_text(item, rank_fields, f"{path}[{i}]"), item))
+            docs.append(_object_doc(item, rank_fields, f"{path}[{i}]"))
     return tuple(docs)
+
+
+def _object_doc(item: dict[str, Any], rank_fields: Sequence[str] | None, at: str) -> Document:
+    image = item.get("image")
+    if image is None:
+        return Document(_object_text(item, rank_fields, at), item)
+    if not isinstance(image, str) or not image:
+        raise BadRequest(f"{at}.image: expected a URL or base64 string", field=f"{at}.image")
+    # Jina m0 form: `{"image": ...}` alone, or with a `text` that is ranked along with it.
+    text = _object_text(item, rank_fields, at) if rank_fields or "text" in item else ""
+    return Document(text, item, image=image)
 
 
 def _object_text(item: dict[str, Any], rank_fields: Sequence[str] | None, at: str) -> str:
     if not rank_fields:
         text = item.get("text")
         if not isinstance(text, str):
-            if "image" in item:
-                raise BadRequest(f"{at}: image documents are not supported by this model", field=at)
             raise BadRequest(f"{at}.text: an object document needs a string `text` field", field=f"{at}.text")
         return text
     # Several fields: "key: value" lines, the YAML-like form Cohere recommends for structured data.
@@ -176,14 +185,35 @@ def echo_text(doc: Document) -> dict[str, Any]:
     return doc.original if isinstance(doc.original, dict) else {"text": doc.text}
 
 
+def error_fields(error: GatewayError) -> dict[str, Any]:
+    """What every error envelope carries besides its message: the code, the field, the attempts."""
+    fields: dict[str, Any] = {"type": error.code}
+    field = getattr(error, "field", None)
+    if field:
+        fields["field"] = field
+    attempts = attempts_json(error)
+    if attempts is not None:
+        fields["attempts"] = attempts
+    return fields
+
+
 def attempts_json(error: GatewayError) -> list[dict[str, Any]] | None:
     """The attempt list for error bodies: provider, outcome, status and duration, nothing secret."""
     if not isinstance(error, UpstreamFailure):
         return None
-    return [
-        {"provider": a.provider, "outcome": a.outcome, "status": a.status, "duration_ms": round(a.duration_ms, 1)}
-        for a in error.attempts
-    ]
+    return [_attempt_json(a) for a in error.attempts]
+
+
+def _attempt_json(a: Attempt) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "provider": a.provider,
+        "outcome": a.outcome,
+        "status": a.status,
+        "duration_ms": round(a.duration_ms, 1),
+    }
+    if a.outcome == "unservable":
+        row["reason"] = a.detail
+    return row
 
 
 @attrs.frozen

@@ -7,8 +7,9 @@ from typing import Any
 
 import attrs
 
-from gateway.dialects import base
-from gateway.errors import GatewayError, InvalidResponse
+from gateway.dialects import base, outbound
+from gateway.dialects.outbound import bearer
+from gateway.errors import GatewayError
 from gateway.model import Document, Original, Ranking, RerankRequest, RerankResult, Usage
 
 
@@ -23,21 +24,8 @@ class RerankBody:
     return_documents: bool | None = None
     rank_fields: list[str] | None = None
     max_chunks_per_doc: int | None = None
-
-
-@attrs.frozen
-class Item:
-    """One result as Cohere-shaped providers send it."""
-
-    index: int
-    relevance_score: float
-
-
-@attrs.frozen
-class ResultsAnswer:
-    """A Cohere-shaped answer: `results[]` (what matters; the rest is read leniently)."""
-
-    results: list[Item]
+    #: A gateway extension, for LLM rerankers that take a task instruction (SiliconFlow, DashScope).
+    instruction: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -57,82 +45,79 @@ class V1Client:
             top_n=base.check_top_n(wire.top_n),
             return_documents=self.return_documents_default if wire.return_documents is None else wire.return_documents,
             rank_fields=rank_fields,
+            instruction=wire.instruction,
         )
 
     def render(self, result: RerankResult, request: RerankRequest) -> Any:
-        echo = request.return_documents
-        results = []
-        for r, doc in base.ResultView(result, request).rows():
-            item: dict[str, Any] = {"index": r.index, "relevance_score": r.score}
-            if echo:
-                item["document"] = base.echo_text(doc)
-            results.append(item)
         tokens = result.usage.input_tokens or 0
         return {
             "id": result.id,
             "model": result.model,
-            "results": results,
-            "meta": {
-                "api_version": {"version": "1"},
-                "billed_units": {"search_units": result.usage.search_units or 0, "input_tokens": tokens},
-                "tokens": {"input_tokens": tokens, "output_tokens": 0},
-            },
+            "results": cohere_results(result, request),
+            "meta": cohere_meta(result.usage, version="1"),
             "usage": {"total_tokens": tokens},
         }
 
     def render_error(self, error: GatewayError) -> Any:
         # Cohere clients read `message`, Jina clients read `detail`: give both.
-        body: dict[str, Any] = {"message": error.message, "detail": error.message, "type": error.code}
-        field = getattr(error, "field", None)
-        if field:
-            body["field"] = field
-        attempts = base.attempts_json(error)
-        if attempts is not None:
-            body["attempts"] = attempts
-        return body
+        return {"message": error.message, "detail": error.message, **base.error_fields(error)}
+
+
+def cohere_results(result: RerankResult, request: RerankRequest) -> list[dict[str, Any]]:
+    """Cohere's `results[]`, with `document` (`{"text"}` or the object sent) when asked for."""
+    rows = []
+    for r, doc in base.ResultView(result, request).rows():
+        item: dict[str, Any] = {"index": r.index, "relevance_score": r.score}
+        if request.return_documents:
+            item["document"] = base.echo_text(doc)
+        rows.append(item)
+    return rows
+
+
+def cohere_meta(usage: Usage, *, version: str) -> dict[str, Any]:
+    """Cohere's `meta`: API version, billed units and tokens."""
+    tokens = usage.input_tokens or 0
+    return {
+        "api_version": {"version": version},
+        "billed_units": {"search_units": usage.search_units or 0, "input_tokens": tokens},
+        "tokens": {"input_tokens": tokens, "output_tokens": 0},
+    }
 
 
 @attrs.frozen(kw_only=True)
 class CohereProvider:
-    """The provider side of Cohere v1: Bearer auth, `top_n`, `results[]`, `meta.billed_units`."""
+    """The provider side of Cohere v1: Bearer auth, `top_n`, object documents with `rank_fields`."""
 
     type: str = "cohere"
     path: str = "/v1/rerank"
     max_documents: int = 1000
-    echo_flag: bool = True
 
     def headers(self, api_key: str | None) -> dict[str, str]:
         return bearer(api_key)
 
     def build(self, request: RerankRequest, *, model: str, documents: Sequence[Document], top_n: int | None) -> Any:
+        outbound.text_only(self.type, documents)
+        outbound.dropped(self.type, request, "truncate", "max_tokens_per_doc", "instruction", "raw_scores")
         body: dict[str, Any] = {"model": model, "query": request.query}
-        if request.rank_fields and any(isinstance(d.original, dict) for d in documents):
-            body["documents"] = [d.original for d in documents]
-            body["rank_fields"] = list(request.rank_fields)
+        passed = outbound.objects(documents, request)
+        if passed is not None:
+            body["documents"], body["rank_fields"] = passed
         else:
-            body["documents"] = [d.text for d in documents]
+            body["documents"] = outbound.texts(documents)
         if top_n is not None:
             body["top_n"] = top_n
-        if self.echo_flag:
-            body["return_documents"] = False
+        body["return_documents"] = False
         return body
 
     def parse(self, body: Any, *, count: int, expected: int) -> Ranking:
         return parse_results(body, count=count, expected=expected, usage=cohere_usage(body))
 
 
-def bearer(api_key: str | None) -> dict[str, str]:
-    """The `Authorization: Bearer` header most providers use; nothing when there is no key."""
-    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
-
-
 def parse_results(body: Any, *, count: int, expected: int, usage: Usage, container: str = "results") -> Ranking:
     """Read a `results[]` of `{index, relevance_score}` items, the shape most rerank APIs share."""
-    if not isinstance(body, dict) or not isinstance(body.get(container), list):
-        raise InvalidResponse(f"$.{container}: expected an array")
-    wire: ResultsAnswer = base.structure_provider({"results": body[container]}, ResultsAnswer)
-    pairs = ((item.index, item.relevance_score) for item in wire.results)
-    return base.ranking(pairs, count=count, expected=expected, usage=usage)
+    return outbound.read(
+        body, count=count, expected=expected, usage=usage, container=(container,), score="relevance_score"
+    )
 
 
 def cohere_usage(body: Any) -> Usage:

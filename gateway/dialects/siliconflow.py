@@ -7,26 +7,30 @@ from typing import Any
 
 import attrs
 
-from gateway.dialects.cohere import bearer, cohere_usage, parse_results
+from gateway.dialects import outbound
+from gateway.dialects.cohere import cohere_usage, parse_results
 from gateway.model import Document, Ranking, RerankRequest
 
 
 @attrs.frozen(kw_only=True)
 class SiliconFlowProvider:
-    """The provider side of SiliconFlow: Bearer auth, `top_n`, optional `instruction`."""
+    """The provider side of SiliconFlow: Bearer auth, `top_n`, optional `instruction` (Qwen3)."""
 
     type: str = "siliconflow"
     path: str = "/v1/rerank"
     max_documents: int = 1000
 
     def headers(self, api_key: str | None) -> dict[str, str]:
-        return bearer(api_key)
+        return outbound.bearer(api_key)
 
     def build(self, request: RerankRequest, *, model: str, documents: Sequence[Document], top_n: int | None) -> Any:
+        # SiliconFlow has multimodal rerankers, but their document shape is not documented: text only.
+        outbound.text_only(self.type, documents)
+        outbound.dropped(self.type, request, "truncate", "max_tokens_per_doc", "raw_scores")
         body: dict[str, Any] = {
             "model": model,
             "query": request.query,
-            "documents": [d.text for d in documents],
+            "documents": outbound.texts(documents),
             "return_documents": False,
         }
         if top_n is not None:

@@ -6,6 +6,7 @@ import asyncio
 
 import attrs
 
+from gateway.errors import Unservable
 from gateway.model import Ranked, Ranking, RerankRequest, Usage
 from gateway.providers import lexical
 
@@ -20,6 +21,8 @@ class LocalProvider:
     name: str
 
     async def rerank(self, request: RerankRequest, *, model: str, timeout: float) -> Ranking:
+        if request.has_images:
+            raise Unservable("the local ranker ranks text only and the request has image documents")
         texts = [d.text for d in request.documents]
         if sum(map(len, texts)) + len(request.query) > INLINE_CHARS:
             scores = await asyncio.wait_for(asyncio.to_thread(lexical.score, request.query, texts), timeout)

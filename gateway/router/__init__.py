@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import attrs
 
 from gateway.dialects.base import new_id
-from gateway.errors import NotFound, ProviderError, UpstreamFailure
+from gateway.errors import BadRequest, GatewayError, NotFound, ProviderError, UpstreamFailure
 from gateway.model import Attempt, RerankRequest, RerankResult, sort_and_cut
 from gateway.router.attempts import Attempts, DeadlineExceeded, Step
 
@@ -56,7 +56,10 @@ class Router:
         raise _failure(request.model, log, timed_out=self.attempts.clock() >= deadline - 0.05, last=last)
 
 
-def _failure(model: str, log: list[Attempt], *, timed_out: bool, last: ProviderError | None) -> UpstreamFailure:
+def _failure(model: str, log: list[Attempt], *, timed_out: bool, last: ProviderError | None) -> GatewayError:
+    if log and all(a.outcome == "unservable" for a in log):
+        reasons = "; ".join(f"{a.provider}: {a.detail}" for a in log)
+        return BadRequest(f"no provider of model {model!r} can serve this request ({reasons})", field="$.documents")
     if not log:
         return UpstreamFailure(f"no provider of model {model!r} is available", status=503, attempts=log)
     if timed_out:

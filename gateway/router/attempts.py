@@ -96,11 +96,18 @@ class Attempts:
         try:
             ranking = await step.provider.rerank(request, model=step.model, timeout=min(step.timeout, remaining))
         except ProviderError as exc:
-            log.append(_record(name, step.model, exc.kind, exc.status, start=start, end=self.clock()))
+            log.append(
+                _record(name, step.model, exc.kind, exc.status, start=start, end=self.clock(), detail=exc.detail)
+            )
             raise
         log.append(_record(name, step.model, "ok", 200, start=start, end=self.clock()))
         return ranking
 
 
-def _record(provider: str, model: str, outcome: str, status: int | None, *, start: float, end: float) -> Attempt:
-    return Attempt(provider=provider, model=model, outcome=outcome, status=status, duration_ms=(end - start) * 1000)
+def _record(
+    provider: str, model: str, outcome: str, status: int | None, *, start: float, end: float, detail: str = ""
+) -> Attempt:
+    duration_ms = (end - start) * 1000
+    return Attempt(
+        provider=provider, model=model, outcome=outcome, status=status, duration_ms=duration_ms, detail=detail
+    )

@@ -5,14 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 
+import attrs
 import orjson
 from aiohttp import web
 
-from gateway.config import LimitsConfig
-from gateway.dialects import ClientDialect
+from gateway.config import Config, LimitsConfig
+from gateway.dialects import ClientDialect, pick
 from gateway.errors import BadRequest, PayloadTooLarge
 from gateway.model import RerankRequest
-from gateway.web.keys import ACCESS, LIVE, runtime
+from gateway.web.keys import ACCESS, CHOSEN_DIALECT, LIVE, runtime
 
 JSON = "application/json"
 TIMEOUT_HEADER = "x-request-timeout"
@@ -26,20 +27,35 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         info = request[ACCESS]
         info.dialect = dialect.name
         body = await _json_body(request)
-        rerank = dialect.parse(body)
+        speaker = request[CHOSEN_DIALECT] = pick(dialect, body)
+        info.dialect = speaker.name
+        rerank = _with_model(speaker.parse(body), rt.config)
         info.model = rerank.model
         _check_limits(rerank, rt.config.limits)
         result = await rt.router.rerank(rerank, timeout=_client_timeout(request))
         info.provider = result.provider
         info.attempts = len(result.attempts)
         info.outcome = "ok"
-        response = web.Response(body=orjson.dumps(dialect.render(result, rerank)), content_type=JSON)
+        response = web.Response(body=orjson.dumps(speaker.render(result, rerank)), content_type=JSON)
         response.headers["x-rerank-provider"] = result.provider
         response.headers["x-rerank-attempts"] = str(len(result.attempts))
         response.headers["x-rerank-fallbacks"] = str(len({a.provider for a in result.attempts}) - 1)
         return response
 
     return handle
+
+
+def _with_model(rerank: RerankRequest, config: Config) -> RerankRequest:
+    """Fill in the model for dialects where it is optional (TEI has none): the default, or the only one."""
+    if rerank.model:
+        return rerank
+    if config.default_model is not None:
+        return attrs.evolve(rerank, model=config.default_model)
+    if len(config.models) == 1:
+        return attrs.evolve(rerank, model=next(iter(config.models)))
+    raise BadRequest(
+        "$.model: required, as this gateway serves several models and has no default_model", field="$.model"
+    )
 
 
 async def _json_body(request: web.Request) -> object:

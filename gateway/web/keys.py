@@ -35,6 +35,8 @@ class AccessInfo:
 LIVE = web.AppKey("live", Live)
 ROUTE_DIALECTS = web.AppKey("route_dialects", Mapping[str, ClientDialect])
 ACCESS = web.RequestKey("access", AccessInfo)
+#: The client dialect chosen for this request's body, on routes several dialects share.
+CHOSEN_DIALECT = web.RequestKey("chosen_dialect", ClientDialect)
 
 
 def runtime(app: web.Application) -> Runtime:
@@ -43,7 +45,10 @@ def runtime(app: web.Application) -> Runtime:
 
 
 def dialect_of(request: web.Request) -> ClientDialect | None:
-    """The client dialect of the route this request matched, if it is a rerank route."""
+    """The client dialect serving this request: the one its body chose, else its route's, if any."""
+    chosen: ClientDialect | None = request.get(CHOSEN_DIALECT)
+    if chosen is not None:
+        return chosen
     info = request.match_info.route.resource
     if info is None:
         return None

@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 import orjson
 from aiohttp import web
+
+from tests.fakes import formats
+from tests.fakes.formats import AUTH, ECHO, FIELDS, LIMITS, REQUIRED_HEADERS
 
 
 def det_score(query: str, text: str) -> float:
@@ -115,8 +118,11 @@ class FakeUpstream:
         body = await request.json()
         self.received.append(body)
         b = self.script.popleft() if self.script else self.default
-        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return _json({"message": "invalid api token"}, 401)
+        if self.api_key is not None and not AUTH.get(self.dialect, _bearer)(request.headers, self.api_key):
+            return _json(ERRORS[self.dialect]("invalid api key"), 401)
+        refusal = _refusal(self.dialect, body, request.headers)
+        if refusal is not None:
+            return _json(ERRORS[self.dialect](refusal), 400 if self.dialect != "tei" else 422)
         if b.delay:
             await asyncio.sleep(b.delay)
         if b.kind == "hang":
@@ -134,21 +140,56 @@ class FakeUpstream:
 
     def _answer(self, body: dict[str, Any], kind: str) -> web.Response:
         query, docs, top_n = READERS[self.dialect](body)
-        items = [{"index": i, "score": det_score(query, d)} for i, d in enumerate(docs)]
+        items: list[dict[str, Any]] = [{"index": i, "score": det_score(query, d)} for i, d in enumerate(docs)]
         items.sort(key=lambda r: (-r["score"], r["index"]))
         if top_n:
             items = items[:top_n]
+        if self.dialect in ECHO and ECHO[self.dialect](body):
+            items = [{**r, "text": docs[r["index"]]} for r in items]
         answer = WRITERS[self.dialect](items, docs)
+        container, score_key = CONTAINERS[self.dialect]
         if kind == "nan":
             text = orjson.dumps(answer).decode()
-            first = str(items[0]["score"])
+            first = orjson.dumps(_rows(answer, container)[0][score_key]).decode()
             return web.Response(text=text.replace(first, "NaN", 1), content_type="application/json")
         if kind in ("short", "out_of_range", "duplicate", "bool_index", "string_score"):
-            container, score_key = CONTAINERS[self.dialect]
-            target = answer if container is None else answer[container]
-            broken = _broken(kind, list(target), score_key)
-            answer = broken if container is None else {**answer, container: broken}
+            broken = _broken(kind, list(_rows(answer, container)), score_key)
+            answer = _with_rows(answer, container, broken)
         return _json(answer, 200)
+
+
+def _rows(answer: Any, container: str | None) -> Any:
+    """The result list of an answer; `container` may be nested (`output.results`) or None (bare array)."""
+    for key in container.split(".") if container else ():
+        answer = answer[key]
+    return answer
+
+
+def _with_rows(answer: Any, container: str | None, rows: Any) -> Any:
+    if not container:
+        return rows
+    key, _, rest = container.partition(".")
+    return {**answer, key: _with_rows(answer[key], rest or None, rows)}
+
+
+def _bearer(headers: Mapping[str, str], key: str) -> bool:
+    return headers.get("Authorization") == f"Bearer {key}"
+
+
+def _refusal(dialect: str, body: dict[str, Any], headers: Mapping[str, str]) -> str | None:
+    """Why the fake refuses a request as its real server would (stricter on unknown fields), or None."""
+    unknown = set(body) - FIELDS.get(dialect, set(body))
+    if unknown:
+        return f"unknown field(s): {', '.join(sorted(unknown))}"
+    for header in REQUIRED_HEADERS.get(dialect, ()):
+        if header not in headers:
+            return f"missing header {header}"
+    count = len(READERS[dialect](body)[1])
+    if count > LIMITS.get(dialect, count):
+        return f"{count} documents is over the limit of {LIMITS[dialect]}"
+    if dialect == "infinity" and body.get("top_n") == 0:
+        return "top_n must be greater than 0"
+    return None
 
 
 def _json(payload: Any, code: int) -> web.Response:
@@ -156,7 +197,7 @@ def _json(payload: Any, code: int) -> web.Response:
 
 
 def _docs(body: dict[str, Any], key: str = "documents") -> list[str]:
-    return [d if isinstance(d, str) else d.get("text", orjson.dumps(d).decode()) for d in body[key]]
+    return formats.docs_text(body, key)
 
 
 # --- the dialects, as ../shared/reference/rerank-apis.md describes them ---------------------------
@@ -204,3 +245,11 @@ ERRORS: dict[str, Callable[[str], Any]] = {
     "jina": lambda m: {"detail": m},
     "siliconflow": lambda m: {"code": 20012, "message": m, "data": None},
 }
+
+
+# The other provider types (issue 3) live in formats.py, so this module stays a readable size.
+PATHS.update(formats.PATHS)
+READERS.update(formats.READERS)
+WRITERS.update(formats.WRITERS)
+CONTAINERS.update(formats.CONTAINERS)
+ERRORS.update(formats.ERRORS)

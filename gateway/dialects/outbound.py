@@ -1,0 +1,86 @@
+"""Helpers every provider dialect shares: auth, capability checks, dropped knobs, reading answers."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from gateway.dialects.base import number, ranking
+from gateway.errors import InvalidResponse, Unservable
+from gateway.model import Document, Ranking, RerankRequest, Usage
+
+log = logging.getLogger("gateway.dialects")
+
+
+def bearer(api_key: str | None) -> dict[str, str]:
+    """The `Authorization: Bearer` header most providers use; nothing when there is no key."""
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def text_only(type_: str, documents: Sequence[Document]) -> None:
+    """Refuse image documents for a provider that ranks text only (the router then skips it)."""
+    for i, doc in enumerate(documents):
+        if doc.image is not None:
+            raise Unservable(f"document {i} is an image and provider type {type_!r} ranks text only")
+
+
+def dropped(type_: str, request: RerankRequest, *knobs: str) -> None:
+    """Log, at debug, each knob the client set that this provider type has no field for."""
+    unset = {"truncate": None, "max_tokens_per_doc": None, "instruction": None, "raw_scores": False}
+    for knob in knobs:
+        if getattr(request, knob) != unset[knob]:
+            log.debug("knob dropped", extra={"provider_type": type_, "knob": knob})
+
+
+def objects(documents: Sequence[Document], request: RerankRequest) -> tuple[list[Any], list[str]] | None:
+    """Originals and rank_fields for providers that take object documents, if every document is one.
+
+    `rank_fields` is always sent, `["text"]` by default: that is Cohere's default, and Together
+    would otherwise rank on every key.
+    """
+    if not documents or not all(isinstance(d.original, dict) for d in documents):
+        return None
+    return [d.original for d in documents], list(request.rank_fields or ("text",))
+
+
+def texts(documents: Sequence[Document]) -> list[str]:
+    """The text of each document: strings as sent, objects already serialized by their rank_fields."""
+    return [d.text for d in documents]
+
+
+def items(body: Any, *, container: Sequence[str], score: str) -> Iterator[tuple[int, float]]:
+    """The (index, score) pairs of an answer, checked for shape: integer indices, finite numbers."""
+    rows: Any = body
+    at = "$"
+    for key in container:
+        rows = rows.get(key) if isinstance(rows, dict) else None
+        at += f".{key}"
+    if not isinstance(rows, list):
+        raise InvalidResponse(f"{at}: expected an array")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise InvalidResponse(f"{at}[{i}]: expected an object")
+        index, value = row.get("index"), row.get(score)
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise InvalidResponse(f"{at}[{i}].index: expected an integer")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidResponse(f"{at}[{i}].{score}: expected a finite number")
+        yield index, float(value)
+
+
+def read(
+    body: Any, *, count: int, expected: int, usage: Usage, container: Sequence[str] = ("results",), score: str
+) -> Ranking:
+    """Read and check an answer: every index once and in range, the right number of results."""
+    return ranking(items(body, container=container, score=score), count=count, expected=expected, usage=usage)
+
+
+def token_usage(body: Any, *paths: tuple[str, ...]) -> Usage:
+    """Usage from the first token counter present among `paths` (e.g. `usage.total_tokens`)."""
+    for path in paths:
+        value = number(body, *path)
+        if value is not None:
+            return Usage(input_tokens=value)
+    return Usage()
