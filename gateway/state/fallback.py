@@ -92,6 +92,9 @@ class Health:
                     await self.link.client.ping()
             except _FAILURES:
                 continue
+            # Pooled connections from before the outage may be dead sockets: drop them all, or the
+            # first commands on them would fail and switch back to local state at once.
+            await self.link.client.connection_pool.disconnect()
             self._back()
             log.info("redis reachable again: shared state in use")
             return
