@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gateway import runtime as runtime_mod
+from gateway import state as state_mod
 from gateway.config import Config
 from gateway.dialects import CLIENT_ROUTES
 from gateway.router import Attempts
 from gateway.web import middlewares, routes
-from gateway.web.keys import LIVE, ROUTE_DIALECTS, Live
+from gateway.web.keys import LIVE, ROUTE_DIALECTS, STATE, Live
 
 
 def create_app(config: Config, *, attempts: Attempts | None = None) -> web.Application:
@@ -20,11 +21,20 @@ def create_app(config: Config, *, attempts: Attempts | None = None) -> web.Appli
         middlewares=[middlewares.edge, middlewares.auth],
         client_max_size=config.limits.max_body_bytes,
     )
-    app[LIVE] = Live(runtime_mod.build(config, attempts=attempts))
+    app[STATE] = state_mod.build(config.state, config.cache)
+    app[LIVE] = Live(runtime_mod.build(config, attempts=attempts, state=app[STATE]))
     app[ROUTE_DIALECTS] = CLIENT_ROUTES
     routes.setup(app)
+    app.cleanup_ctx.append(_state)
     app.cleanup_ctx.append(_providers)
     return app
+
+
+async def _state(app: web.Application) -> AsyncIterator[None]:
+    """Open the Redis pool (if any) before traffic and close it after the providers."""
+    await app[STATE].start()
+    yield
+    await app[STATE].close()
 
 
 async def _providers(app: web.Application) -> AsyncIterator[None]:

@@ -13,6 +13,8 @@ import yaml
 
 from gateway.convert import STRICT, error_paths
 from gateway.dialects import PROVIDER_TYPES
+from gateway.state import settings as state_settings
+from gateway.state.settings import CacheConfig, StateConfig
 
 _CONV = STRICT.copy()
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -35,6 +37,12 @@ class ApiKey:
 
     name: str
     key: str
+    #: Requests per minute this key may make, across every replica; None means no limit.
+    rpm: int | None = None
+    #: Documents per minute this key may send, across every replica; None means no limit.
+    dpm: int | None = None
+    #: The models this key may use; None means every model.
+    models: tuple[str, ...] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -72,6 +80,8 @@ class ProviderConfig:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     #: `sigmoid` maps the provider's raw logits (NIM, raw-score servers) to [0, 1]; `as-is` passes them on.
     scores: Literal["as-is", "sigmoid"] = "as-is"
+    #: Whether this provider's scores may be kept in the score cache.
+    cache: bool = True
     #: Set by the loader, not by users: why this provider is disabled, if it is.
     disabled: str | None = None
 
@@ -107,6 +117,8 @@ class Config:
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: The model for requests that name none (TEI has no model field); by default the only model, if one.
     default_model: str | None = None
+    state: StateConfig = attrs.field(factory=StateConfig)
+    cache: CacheConfig = attrs.field(factory=CacheConfig)
     #: Filled by the loader: warnings to print at start-up.
     warnings: tuple[str, ...] = ()
 
@@ -213,6 +225,8 @@ def _check(config: Config) -> list[str]:
     """Checks across fields that the types alone cannot express."""
     problems = [p for name, spec in config.providers.items() for p in _check_provider(name, spec)]
     problems.extend(_check_models(config))
+    problems.extend(state_settings.check(config.state, config.cache))
+    problems.extend(_check_keys(config))
     if config.request_timeout <= 0:
         problems.append("$.request_timeout: must be greater than 0")
     if not 0 <= config.server.port <= 65535:
@@ -259,4 +273,18 @@ def _check_models(config: Config) -> list[str]:
             problems.append(f"{at}.timeout: must be greater than 0")
     if config.default_model is not None and config.default_model not in config.models:
         problems.append(f"$.default_model: unknown model {config.default_model!r}")
+    return problems
+
+
+def _check_keys(config: Config) -> list[str]:
+    """Per-key quotas and model allow-lists."""
+    problems: list[str] = []
+    for i, key in enumerate(config.auth.api_keys if config.auth else ()):
+        for field in ("rpm", "dpm"):
+            value = getattr(key, field)
+            if value is not None and value < 1:
+                problems.append(f"$.auth.api_keys[{i}].{field}: must be at least 1")
+        for j, name in enumerate(key.models or ()):
+            if name not in config.models:
+                problems.append(f"$.auth.api_keys[{i}].models[{j}]: unknown model {name!r}")
     return problems

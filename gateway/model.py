@@ -112,6 +112,8 @@ class RerankResult:
     usage: Usage
     provider: str
     attempts: tuple[Attempt, ...]
+    #: The score cache's part in this answer: `hit`, `partial`, `miss`, or `off` when not cacheable.
+    cache: str = "off"
 
 
 def sort_and_cut(ranked: list[Ranked], top_n: int | None) -> tuple[Ranked, ...]:

@@ -7,13 +7,16 @@ from collections.abc import Mapping
 
 import attrs
 
-from gateway.config import ApiKey, Config
+from gateway import state as state_mod
+from gateway.config import ApiKey, Config, ProviderConfig
 from gateway.dialects import PROVIDER_DIALECTS
 from gateway.dialects.scores import scaled
+from gateway.model import RerankRequest
 from gateway.providers import Provider
 from gateway.providers.http import HttpProvider
 from gateway.providers.local import LocalProvider
-from gateway.router import Attempts, Plan, Router, Step
+from gateway.router import Attempts, Plan, Router, ScoreCache, Step
+from gateway.state import State, quotas
 
 
 @attrs.define
@@ -23,6 +26,8 @@ class Runtime:
     config: Config
     providers: Mapping[str, Provider]
     router: Router
+    #: Shared state (quotas, cool-downs, scores); owned by the app, outlives a reload.
+    state: State = attrs.field(factory=state_mod.memory)
 
     async def start(self) -> None:
         for provider in self.providers.values():
@@ -46,9 +51,19 @@ class Runtime:
                 found = key.name
         return found
 
+    async def admit(self, key_name: str | None, request: RerankRequest) -> None:
+        """Apply the calling key's model allow-list and quotas; raise Forbidden or RateLimited."""
+        keys = self.config.auth.api_keys if self.config.auth else ()
+        key = next((k for k in keys if k.name == key_name), None) if key_name else None
+        await quotas.admit(self.state.quotas, key, request)
 
-def build(config: Config, *, attempts: Attempts | None = None) -> Runtime:
-    """Build providers and routing plans; disabled providers are left out of every plan."""
+
+def build(config: Config, *, attempts: Attempts | None = None, state: State | None = None) -> Runtime:
+    """Build providers and routing plans; disabled providers are left out of every plan.
+
+    `state` is the app's (started by its cleanup context); without one, state stays in process.
+    """
+    state = state or state_mod.build(config.state, config.cache)
     providers: dict[str, Provider] = {}
     for name, spec in config.providers.items():
         if spec.disabled:
@@ -65,10 +80,28 @@ def build(config: Config, *, attempts: Attempts | None = None) -> Runtime:
                 model=r.model,
                 timeout=config.providers[r.provider].timeout,
                 max_retries=config.providers[r.provider].max_retries,
+                cache_scope=cache_scope(r.provider, config.providers[r.provider], r.model),
             )
             for r in mc.providers
             if r.provider in providers
         )
         plans[model] = Plan(steps=steps, timeout=mc.timeout or config.request_timeout)
-    router = Router(plans=plans, attempts=attempts or Attempts())
-    return Runtime(config=config, providers=providers, router=router)
+    router = Router(
+        plans=plans,
+        attempts=attempts or Attempts(),
+        cache=ScoreCache(store=state.scores, counters=state.counters) if config.cache.enabled else None,
+        cooldowns=state.cooldowns,
+        max_cooldown=config.state.max_cooldown,
+    )
+    return Runtime(config=config, providers=providers, router=router, state=state)
+
+
+def cache_scope(name: str, spec: ProviderConfig, model: str) -> str | None:
+    """Whose scores these are: the provider entry (name, type, URL) and the upstream model.
+
+    The local ranker is never cached: BM25 weighs a term by how many of *this request's*
+    documents contain it, so its score for a document depends on the rest of the list.
+    """
+    if spec.type == "local" or not spec.cache:
+        return None
+    return "\x1f".join((name, spec.type, spec.url or spec.base_url or "", spec.scores, model))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from gateway import config as config_mod
 from gateway.app import create_app
 from gateway.router import Attempts
 from tests.fakes.upstream import FakeUpstream
+from tests.procs import RedisServer
 
 StartFake = Callable[..., Awaitable[tuple[FakeUpstream, str]]]
 StartGateway = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -58,6 +60,15 @@ def start_gateway(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
         return await aiohttp_client(create_app(loaded, attempts=Attempts(sleep=no_wait)))
 
     return start
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server of the test's own, on a free loopback port, stopped afterwards."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 def model(*routes: tuple[str, str], **extra: Any) -> dict[str, Any]:

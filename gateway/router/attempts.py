@@ -35,6 +35,8 @@ class Step:
     model: str
     timeout: float
     max_retries: int
+    #: Identity of this provider entry's scores in the score cache; None means never cached.
+    cache_scope: str | None = None
 
 
 @attrs.define

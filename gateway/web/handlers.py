@@ -32,6 +32,7 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         rerank = _with_model(speaker.parse(body), rt.config)
         info.model = rerank.model
         _check_limits(rerank, rt.config.limits)
+        await rt.admit(info.key_name, rerank)
         result = await rt.router.rerank(rerank, timeout=_client_timeout(request))
         info.provider = result.provider
         info.attempts = len(result.attempts)
@@ -39,7 +40,8 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         response = web.Response(body=orjson.dumps(speaker.render(result, rerank)), content_type=JSON)
         response.headers["x-rerank-provider"] = result.provider
         response.headers["x-rerank-attempts"] = str(len(result.attempts))
-        response.headers["x-rerank-fallbacks"] = str(len({a.provider for a in result.attempts}) - 1)
+        response.headers["x-rerank-fallbacks"] = str(max(0, len({a.provider for a in result.attempts}) - 1))
+        response.headers["x-rerank-cache"] = result.cache
         return response
 
     return handle

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gateway.dialects import ClientDialect
 from gateway.runtime import Runtime
+from gateway.state import State
 
 
 @attrs.define
@@ -34,6 +35,8 @@ class AccessInfo:
 
 LIVE = web.AppKey("live", Live)
 ROUTE_DIALECTS = web.AppKey("route_dialects", Mapping[str, ClientDialect])
+#: The process's shared state (one Redis pool); every runtime of this app, across reloads, uses it.
+STATE = web.AppKey("state", State)
 ACCESS = web.RequestKey("access", AccessInfo)
 #: The client dialect chosen for this request's body, on routes several dialects share.
 CHOSEN_DIALECT = web.RequestKey("chosen_dialect", ClientDialect)

@@ -1,0 +1,101 @@
+"""The score cache at the point where the router calls a provider.
+
+A score is kept per (provider entry, upstream model, request options, query, document) and only
+reused for that same provider entry, so two providers' score scales never meet in one answer.
+Only the documents without a cached score go upstream, in one sub-request with `top_n` None so
+that every one of their scores comes back; the answer merges both, indexed into the client's list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+
+import attrs
+import orjson
+
+from gateway.errors import InvalidResponse
+from gateway.model import Document, Ranked, Ranking, RerankRequest, Usage
+from gateway.state import Counters, ScoreStore
+
+Fetch = Callable[[RerankRequest], Awaitable[Ranking]]
+
+#: Request fields that never change a document's score. Every other field (present or future) is
+#: part of the key, so a new option can only cost hits, never return a score computed differently.
+_NOT_IN_KEY = frozenset({"model", "documents", "top_n", "return_documents"})
+
+
+def score_keys(scope: str, request: RerankRequest) -> list[str]:
+    """One sha256 hex key per document; no text is ever stored in a key, only its hash."""
+    options = attrs.asdict(request, recurse=False, filter=lambda a, _: a.name not in _NOT_IN_KEY)
+    # The JSON header closes its own brackets, so (header, document) pairs can never run together.
+    base = hashlib.sha256(orjson.dumps([scope, options], option=orjson.OPT_SORT_KEYS) + b"\n")
+    keys = []
+    as_object = bool(request.rank_fields)
+    for doc in request.documents:
+        h = base.copy()
+        h.update(_material(doc, as_object=as_object))
+        keys.append(h.hexdigest())
+    return keys
+
+
+def _material(doc: Document, *, as_object: bool) -> bytes:
+    if not as_object or isinstance(doc.original, str):
+        return doc.text.encode()
+    # With rank_fields, object documents go upstream as objects: the whole object decides the score.
+    return doc.text.encode() + b"\x00" + orjson.dumps(doc.original, option=orjson.OPT_SORT_KEYS)
+
+
+@attrs.frozen(kw_only=True)
+class ScoreCache:
+    """Answers from cached scores where it can, and fetches only the rest."""
+
+    store: ScoreStore
+    counters: Counters
+
+    async def answer(self, scope: str, request: RerankRequest, fetch: Fetch) -> tuple[Ranking, str]:
+        """The full ranking (every document, unsorted) and `hit`, `partial` or `miss`."""
+        keys = score_keys(scope, request)
+        unique = list(dict.fromkeys(keys))
+        known = {k: v for k, v in zip(unique, await self.store.get(unique), strict=True) if v is not None}
+        missing = [k for k in unique if k not in known]
+        usage = Usage()
+        if missing:
+            fresh, usage = await self._fetch(request, keys, missing, fetch)
+            await self.store.put(fresh)
+            known.update(fresh)
+        results = tuple(Ranked(i, known[k]) for i, k in enumerate(keys))
+        outcome = "miss" if len(missing) == len(unique) else "partial" if missing else "hit"
+        self._count(outcome, cached=len(keys) - _covered(keys, missing), upstream=len(missing))
+        return Ranking(results=results, usage=usage), outcome
+
+    async def _fetch(
+        self, request: RerankRequest, keys: Sequence[str], missing: Sequence[str], fetch: Fetch
+    ) -> tuple[dict[str, float], Usage]:
+        first: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            first.setdefault(k, i)
+        # Each distinct missing document once; duplicates in the client's list share its score.
+        sub = attrs.evolve(request, documents=tuple(request.documents[first[k]] for k in missing), top_n=None)
+        ranking = await fetch(sub)
+        fresh = {missing[r.index]: r.score for r in ranking.results}
+        if len(fresh) != len(missing):
+            raise InvalidResponse(f"expected a score for each of {len(missing)} documents, got {len(fresh)}")
+        return fresh, ranking.usage
+
+    def _count(self, outcome: str, *, cached: int, upstream: int) -> None:
+        c = self.counters
+        if outcome == "hit":
+            c.cache_hit += 1
+        elif outcome == "partial":
+            c.cache_partial += 1
+        else:
+            c.cache_miss += 1
+        c.cache_documents_cached += cached
+        c.cache_documents_upstream += upstream
+
+
+def _covered(keys: Sequence[str], missing: Sequence[str]) -> int:
+    """How many of the client's documents the fetched keys stand for (duplicates included)."""
+    wanted = set(missing)
+    return sum(1 for k in keys if k in wanted)

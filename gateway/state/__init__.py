@@ -1,0 +1,61 @@
+"""Shared state: quotas, cool-downs and cached scores, in this process (`memory`) or in Redis.
+
+`build` makes a `State` from the config; `start` and `close` belong in a cleanup context.
+With Redis, every store falls back to local memory while Redis is unreachable.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from gateway.state.base import Charge, CooldownStore, QuotaStore, ScoreStore
+from gateway.state.counters import Counters
+from gateway.state.fallback import Health, SharedCooldowns, SharedQuotas, SharedScores
+from gateway.state.memory import MemoryCooldowns, MemoryQuotas, MemoryScores
+from gateway.state.redis import RedisCooldowns, RedisLink, RedisQuotas, RedisScores
+from gateway.state.settings import CacheConfig, StateConfig
+
+
+@attrs.define(kw_only=True)
+class State:
+    """The stores one process uses, the counters they keep, and the Redis link if there is one."""
+
+    scores: ScoreStore
+    quotas: QuotaStore
+    cooldowns: CooldownStore
+    counters: Counters
+    health: Health | None = None
+
+    async def start(self) -> None:
+        if self.health is not None:
+            await self.health.start()
+
+    async def close(self) -> None:
+        if self.health is not None:
+            await self.health.close()
+
+
+def build(state: StateConfig, cache: CacheConfig) -> State:
+    """The stores for a config: memory only, or Redis with a memory fallback."""
+    counters = Counters()
+    scores = MemoryScores(ttl=cache.ttl, max_entries=cache.max_entries)
+    quotas, cooldowns = MemoryQuotas(), MemoryCooldowns()
+    if state.backend == "memory" or state.redis is None:
+        return State(scores=scores, quotas=quotas, cooldowns=cooldowns, counters=counters)
+    link = RedisLink(state.redis)
+    health = Health(link, counters)
+    return State(
+        scores=SharedScores(scores, RedisScores(link, cache.ttl), health),
+        quotas=SharedQuotas(quotas, RedisQuotas(link), health),
+        cooldowns=SharedCooldowns(cooldowns, RedisCooldowns(link), health),
+        counters=counters,
+        health=health,
+    )
+
+
+def memory(cache: CacheConfig | None = None) -> State:
+    """A process-local State, for runtimes built without an app (tests, tools)."""
+    return build(StateConfig(), cache or CacheConfig())
+
+
+__all__ = ["Charge", "CooldownStore", "Counters", "QuotaStore", "ScoreStore", "State", "build", "memory"]
