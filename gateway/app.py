@@ -9,18 +9,20 @@ from aiohttp import web
 from gateway import runtime as runtime_mod
 from gateway.config import Config
 from gateway.dialects import CLIENT_ROUTES
-from gateway.router import Attempts
+from gateway.router import Attempts, Resilience
 from gateway.web import middlewares, routes
 from gateway.web.keys import LIVE, ROUTE_DIALECTS, Live
 
 
-def create_app(config: Config, *, attempts: Attempts | None = None) -> web.Application:
-    """Build the gateway application for `config`; `attempts` lets tests inject sleep and clock."""
+def create_app(
+    config: Config, *, attempts: Attempts | None = None, resilience: Resilience | None = None
+) -> web.Application:
+    """Build the gateway application for `config`; `attempts` and `resilience` let tests inject time."""
     app = web.Application(
         middlewares=[middlewares.edge, middlewares.auth],
         client_max_size=config.limits.max_body_bytes,
     )
-    app[LIVE] = Live(runtime_mod.build(config, attempts=attempts))
+    app[LIVE] = Live(runtime_mod.build(config, attempts=attempts, resilience=resilience))
     app[ROUTE_DIALECTS] = CLIENT_ROUTES
     routes.setup(app)
     app.cleanup_ctx.append(_providers)
@@ -28,7 +30,7 @@ def create_app(config: Config, *, attempts: Attempts | None = None) -> web.Appli
 
 
 async def _providers(app: web.Application) -> AsyncIterator[None]:
-    """Open the providers' pooled sessions before traffic and close them after."""
+    """Open the providers' pooled sessions (and start health checks) before traffic; stop them after."""
     await app[LIVE].current.start()
     yield
     await app[LIVE].current.close()

@@ -1,23 +1,35 @@
-"""The router: for one request, walk the model's providers under one deadline and fail over."""
+"""The router: for one request, walk the model's providers under one deadline and fail over.
+
+Providers are tried by tier (priority), by weight within a tier, skipping those whose breaker
+is open; with hedging on, a slow attempt gets a parallel one at the next provider.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections.abc import Mapping, Sequence
 
 import attrs
 
+from gateway.config import HedgeConfig
 from gateway.dialects.base import new_id
 from gateway.errors import NotFound, ProviderError, UpstreamFailure
-from gateway.model import Attempt, RerankRequest, RerankResult, sort_and_cut
-from gateway.router.attempts import Attempts, DeadlineExceeded, Step
+from gateway.model import Ranking, RerankRequest, RerankResult, sort_and_cut
+from gateway.router import hedging, routing
+from gateway.router.attempts import MIN_ATTEMPT_SECONDS, Attempts, Call, DeadlineExceeded, Exhausted, Step
+from gateway.router.shared import Resilience
+
+#: The longest Retry-After the gateway passes on to its own clients.
+MAX_CLIENT_RETRY_AFTER = 300.0
 
 
 @attrs.frozen(kw_only=True)
 class Plan:
-    """A model's enabled providers in order, and its deadline in seconds."""
+    """A model's enabled providers, its deadline in seconds, and its hedging, if any."""
 
     steps: tuple[Step, ...]
     timeout: float
+    hedge: HedgeConfig | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -26,48 +38,74 @@ class Router:
 
     plans: Mapping[str, Plan]
     attempts: Attempts = attrs.field(factory=Attempts)
+    guard: Resilience = attrs.field(factory=Resilience)
     #: Upper bound on a client-requested deadline.
     max_timeout: float = 300.0
+    rng: random.Random = attrs.field(factory=random.Random)
 
     async def rerank(self, request: RerankRequest, *, timeout: float | None = None) -> RerankResult:
         plan = self.plans.get(request.model)
         if plan is None:
             raise NotFound(f"model {request.model!r} does not exist; GET /v1/models lists the models")
         budget = plan.timeout if timeout is None else min(timeout, self.max_timeout)
-        deadline = self.attempts.clock() + budget
-        log: list[Attempt] = []
+        call = Call(request=request, deadline=self.attempts.clock() + budget, guard=self.guard)
+        self.guard.budget.deposit()
+        steps = routing.order(plan.steps, self.rng)
+        try:
+            if plan.hedge is None:
+                step, ranking = await self._in_turn(steps, call)
+            else:
+                step, ranking = await hedging.race(
+                    steps,
+                    run=lambda s: self.attempts.run(s, call),
+                    delay=plan.hedge.delay,
+                    max_parallel=plan.hedge.max_parallel,
+                    slots=self.guard.hedges,
+                )
+        except Exhausted as exc:
+            timed_out = exc.timed_out or self.attempts.clock() >= call.deadline - MIN_ATTEMPT_SECONDS
+            raise _failure(request.model, call, timed_out=timed_out, last=exc.last) from None
+        return RerankResult(
+            id=new_id(),
+            model=request.model,
+            results=sort_and_cut(list(ranking.results), request.top_n),
+            usage=ranking.usage,
+            provider=step.provider.name,
+            attempts=tuple(call.log),
+        )
+
+    async def _in_turn(self, steps: Sequence[Step], call: Call) -> tuple[Step, Ranking]:
+        """Plain failover: each provider (with its retries) in order until one answers."""
         last: ProviderError | None = None
-        for step in plan.steps:
+        for step in steps:
             try:
-                ranking = await self.attempts.run(step, request, deadline=deadline, log=log)
+                return step, await self.attempts.run(step, call)
             except ProviderError as exc:
                 last = exc
-                continue
             except DeadlineExceeded:
-                break
-            return RerankResult(
-                id=new_id(),
-                model=request.model,
-                results=sort_and_cut(list(ranking.results), request.top_n),
-                usage=ranking.usage,
-                provider=step.provider.name,
-                attempts=tuple(log),
-            )
-        raise _failure(request.model, log, timed_out=self.attempts.clock() >= deadline - 0.05, last=last)
+                raise Exhausted(last, timed_out=True) from None
+        raise Exhausted(last, timed_out=False)
 
 
-def _failure(model: str, log: list[Attempt], *, timed_out: bool, last: ProviderError | None) -> UpstreamFailure:
-    if not log:
-        return UpstreamFailure(f"no provider of model {model!r} is available", status=503, attempts=log)
+def _failure(model: str, call: Call, *, timed_out: bool, last: ProviderError | None) -> UpstreamFailure:
+    log = call.log
+    tried = [a for a in log if a.outcome != "breaker_open"]
+    if not tried:
+        return UpstreamFailure(
+            f"no provider of model {model!r} is available", status=503, attempts=log, retry_after=_cap(call.reopens)
+        )
     if timed_out:
         return UpstreamFailure(f"model {model!r}: the request deadline passed", status=504, attempts=log)
-    hints = [a.status for a in log]
-    if all(s in (429, 503) for s in hints):
+    if all(a.status in (429, 503) for a in tried):
         retry = last.retry_after if last is not None else None
         return UpstreamFailure(
-            f"every provider of model {model!r} is overloaded", status=503, attempts=log, retry_after=retry
+            f"every provider of model {model!r} is overloaded", status=503, attempts=log, retry_after=_cap(retry)
         )
     return UpstreamFailure(f"every provider of model {model!r} failed", status=502, attempts=log)
 
 
-__all__ = ["Attempts", "Plan", "Router", "Step"]
+def _cap(seconds: float | None) -> float | None:
+    return None if seconds is None else min(seconds, MAX_CLIENT_RETRY_AFTER)
+
+
+__all__ = ["Attempts", "Plan", "Resilience", "Router", "Step"]

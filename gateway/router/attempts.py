@@ -1,8 +1,13 @@
-"""Tries at one provider: tenacity retries with backoff and Retry-After, inside one deadline."""
+"""Tries at one provider: tenacity retries with backoff and Retry-After, inside one deadline.
+
+Every try asks the provider's breaker first, reports its outcome to the breaker after, and a
+retry (not a first try) must also find room in the process-wide retry budget.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -13,28 +18,57 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from gateway.errors import ProviderError
 from gateway.model import Attempt, Ranking, RerankRequest
 from gateway.providers import Provider
+from gateway.router.breaker import Breakers
+from gateway.router.shared import Resilience
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+
+log = logging.getLogger("gateway.router")
 
 #: No attempt starts with less time than this left: it could not finish anyway.
 MIN_ATTEMPT_SECONDS = 0.05
 BACKOFF_BASE = 0.1
 BACKOFF_CAP = 2.0
+#: Upstream answers that are the request's own fault: they say nothing about the provider's health.
+NEUTRAL_STATUSES = frozenset({400, 413, 422})
 
 
 class DeadlineExceeded(Exception):
     """Raised when the request's deadline leaves no time for another attempt."""
 
 
+class Exhausted(Exception):
+    """Raised when every provider failed or the deadline left no room; carries the last provider error."""
+
+    def __init__(self, last: ProviderError | None, *, timed_out: bool) -> None:
+        super().__init__("every provider failed")
+        self.last = last
+        self.timed_out = timed_out
+
+
 @attrs.frozen(kw_only=True)
 class Step:
-    """One provider of a model's list, with the upstream model name and its retry settings."""
+    """One provider of a model's list, with the upstream model name, its retry settings and its tier."""
 
     provider: Provider
     model: str
     timeout: float
     max_retries: int
+    priority: int = 0
+    weight: float = 1.0
+
+
+@attrs.define
+class Call:
+    """One client request on its way through the providers: deadline, attempts so far, shared guards."""
+
+    request: RerankRequest
+    deadline: float
+    guard: Resilience
+    log: list[Attempt] = attrs.field(factory=list)
+    #: Seconds until the first skipped provider's breaker lets a probe through, if any was skipped.
+    reopens: float | None = None
 
 
 @attrs.define
@@ -59,13 +93,13 @@ class Pacing:
 
 @attrs.frozen(kw_only=True)
 class Attempts:
-    """Runs the tries at one provider and records each in `log`."""
+    """Runs the tries at one provider and records each in the call's log."""
 
     clock: Clock = time.monotonic
     sleep: Sleep = asyncio.sleep
     rng: random.Random = attrs.field(factory=random.Random)
 
-    async def run(self, step: Step, request: RerankRequest, *, deadline: float, log: list[Attempt]) -> Ranking:
+    async def run(self, step: Step, call: Call) -> Ranking:
         """Return the provider's ranking, or raise its last ProviderError, or DeadlineExceeded."""
         pacing = Pacing(self.rng)
 
@@ -73,7 +107,9 @@ class Attempts:
             if state.attempt_number > step.max_retries:
                 return True
             # Never wait past the deadline: a Retry-After longer than the time left means fail over.
-            return self.clock() + pacing.delay(state) + MIN_ATTEMPT_SECONDS > deadline
+            if self.clock() + pacing.delay(state) + MIN_ATTEMPT_SECONDS > call.deadline:
+                return True
+            return not call.guard.budget.try_withdraw()
 
         retrying = AsyncRetrying(
             stop=stop,
@@ -84,22 +120,49 @@ class Attempts:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._once(step, request, deadline=deadline, log=log)
+                return await self._once(step, call)
         raise AssertionError("unreachable: tenacity either returns or reraises")
 
-    async def _once(self, step: Step, request: RerankRequest, *, deadline: float, log: list[Attempt]) -> Ranking:
-        remaining = deadline - self.clock()
+    async def _once(self, step: Step, call: Call) -> Ranking:
+        remaining = call.deadline - self.clock()
         if remaining < MIN_ATTEMPT_SECONDS:
             raise DeadlineExceeded
-        start = self.clock()
         name = step.provider.name
+        breakers = call.guard.breakers
+        if not await breakers.allow(name):
+            call.log.append(Attempt(provider=name, model=step.model, outcome="breaker_open"))
+            wait = (await breakers.view(name)).open_for or MIN_ATTEMPT_SECONDS
+            call.reopens = wait if call.reopens is None else min(call.reopens, wait)
+            raise ProviderError("breaker_open", retryable=False)
+        start = self.clock()
         try:
-            ranking = await step.provider.rerank(request, model=step.model, timeout=min(step.timeout, remaining))
+            ranking = await step.provider.rerank(call.request, model=step.model, timeout=min(step.timeout, remaining))
         except ProviderError as exc:
-            log.append(_record(name, step.model, exc.kind, exc.status, start=start, end=self.clock()))
+            call.log.append(_record(name, step.model, exc.kind, exc.status, start=start, end=self.clock()))
+            await self._judge(name, exc, breakers)
             raise
-        log.append(_record(name, step.model, "ok", 200, start=start, end=self.clock()))
+        except asyncio.CancelledError:
+            # A lost hedge or a gone client: no verdict on the provider, but free a probe slot.
+            call.log.append(_record(name, step.model, "cancelled", None, start=start, end=self.clock()))
+            await breakers.release(name)
+            raise
+        except Exception as exc:
+            log.exception("provider raised an unexpected error", extra={"provider": name})
+            call.log.append(_record(name, step.model, "internal_error", None, start=start, end=self.clock()))
+            await breakers.record_failure(name)
+            raise ProviderError("internal_error", retryable=False, detail=type(exc).__name__) from None
+        call.log.append(_record(name, step.model, "ok", 200, start=start, end=self.clock()))
+        await breakers.record_success(name)
         return ranking
+
+    async def _judge(self, name: str, exc: ProviderError, breakers: Breakers) -> None:
+        """Tell the breaker what one failed attempt says about the provider."""
+        if exc.kind == "unservable" or exc.status in NEUTRAL_STATUSES:
+            await breakers.release(name)
+        elif exc.status in (429, 503) and exc.retry_after:
+            await breakers.open_until(name, self.clock() + exc.retry_after, reason=f"{exc.kind} with Retry-After")
+        else:
+            await breakers.record_failure(name)
 
 
 def _record(provider: str, model: str, outcome: str, status: int | None, *, start: float, end: float) -> Attempt:
