@@ -134,14 +134,16 @@ class HttpProvider:
         except ProviderError:
             raise
         except aiohttp.ConnectionTimeoutError:
-            raise ProviderError("connect_timeout", retryable=True) from None
+            # Nothing reached the host: fail over at once rather than wait another connect timeout.
+            raise ProviderError("connect_timeout", retryable=False) from None
         except TimeoutError:
             raise ProviderError("timeout", retryable=True) from None
         except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
             # A certificate problem is configuration: the same call would fail again.
             raise ProviderError("tls_error", retryable=False, detail=type(exc).__name__) from None
         except aiohttp.ClientConnectorError:
-            raise ProviderError("connect_error", retryable=True) from None
+            # Refused or unreachable: a retry at once would meet the same closed port; fail over instead.
+            raise ProviderError("connect_error", retryable=False) from None
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError):
             raise ProviderError("disconnected", retryable=True) from None
         except aiohttp.ClientResponseError:

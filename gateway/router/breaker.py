@@ -130,6 +130,10 @@ class Breaker:
         self.probe_until = None
 
     def open_until(self, until: float, reason: str) -> None:
+        self._tick()
+        self._count(failed=True)
+        self.consecutive += 1
+        self.probe_until = None
         seconds = min(until - self.clock(), self.settings.config.max_open)
         if seconds > 0 and (self.state is not State.OPEN or self.clock() + seconds > self.until):
             self._open(seconds, reason)

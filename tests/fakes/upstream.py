@@ -20,6 +20,8 @@ from aiohttp import web
 
 def det_score(query: str, text: str) -> float:
     """A deterministic score in (0, 1) for a (query, document) pair, the same in every fake."""
+    if text.casefold() == query.casefold():
+        return 1.0  # an exact match ranks first, as with any real reranker (health checks rely on it)
     digest = hashlib.sha256(f"{query}\x00{text}".encode()).digest()
     return (int.from_bytes(digest[:4], "big") % 999_983 + 1) / 1_000_000
 
@@ -46,9 +48,11 @@ def status(code: int, *, headers: dict[str, str] | None = None, body: Any = None
     return Behaviour("status", status=code, headers=headers or {}, body=raw)
 
 
-def raw(body: bytes, *, content_type: str = "application/json", code: int = 200) -> Behaviour:
-    """Answer with exactly these bytes."""
-    return Behaviour("raw", status=code, headers={"Content-Type": content_type}, body=body)
+def raw(
+    body: bytes, *, content_type: str = "application/json", code: int = 200, headers: dict[str, str] | None = None
+) -> Behaviour:
+    """Answer with exactly these bytes (and these extra headers, such as Content-Encoding)."""
+    return Behaviour("raw", status=code, headers={"Content-Type": content_type, **(headers or {})}, body=body)
 
 
 def hang() -> Behaviour:
@@ -93,6 +97,8 @@ class FakeUpstream:
     default: Behaviour = attrs.field(factory=ok)
     received: list[dict[str, Any]] = attrs.field(factory=list)
     headers_seen: list[dict[str, str]] = attrs.field(factory=list)
+    #: Requests the caller gave up on while this fake was still working on them.
+    cancelled: int = 0
 
     def then(self, *behaviours: Behaviour) -> FakeUpstream:
         """Queue behaviours for the next requests, in order."""
@@ -117,10 +123,14 @@ class FakeUpstream:
         b = self.script.popleft() if self.script else self.default
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return _json({"message": "invalid api token"}, 401)
-        if b.delay:
-            await asyncio.sleep(b.delay)
-        if b.kind == "hang":
-            await asyncio.sleep(3600)
+        try:
+            if b.delay:
+                await asyncio.sleep(b.delay)
+            if b.kind == "hang":
+                await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
         if b.kind == "reset":
             assert request.transport is not None
             request.transport.close()
