@@ -64,7 +64,7 @@ class Router:
                 )
         except Exhausted as exc:
             timed_out = exc.timed_out or self.attempts.clock() >= call.deadline - MIN_ATTEMPT_SECONDS
-            raise _failure(request.model, call, timed_out=timed_out, last=exc.last) from None
+            raise _failure(request.model, call, timed_out=timed_out) from None
         return RerankResult(
             id=new_id(),
             model=request.model,
@@ -87,19 +87,21 @@ class Router:
         raise Exhausted(last, timed_out=False)
 
 
-def _failure(model: str, call: Call, *, timed_out: bool, last: ProviderError | None) -> UpstreamFailure:
+def _failure(model: str, call: Call, *, timed_out: bool) -> UpstreamFailure:
     log = call.log
     tried = [a for a in log if a.outcome != "breaker_open"]
     if not tried:
         return UpstreamFailure(
-            f"no provider of model {model!r} is available", status=503, attempts=log, retry_after=_cap(call.reopens)
+            f"no provider of model {model!r} is available", status=503, attempts=log, retry_after=_cap(call.retry_after)
         )
     if timed_out:
         return UpstreamFailure(f"model {model!r}: the request deadline passed", status=504, attempts=log)
     if all(a.status in (429, 503) for a in tried):
-        retry = last.retry_after if last is not None else None
         return UpstreamFailure(
-            f"every provider of model {model!r} is overloaded", status=503, attempts=log, retry_after=_cap(retry)
+            f"every provider of model {model!r} is overloaded",
+            status=503,
+            attempts=log,
+            retry_after=_cap(call.retry_after),
         )
     return UpstreamFailure(f"every provider of model {model!r} failed", status=502, attempts=log)
 

@@ -67,8 +67,12 @@ class Call:
     deadline: float
     guard: Resilience
     log: list[Attempt] = attrs.field(factory=list)
-    #: Seconds until the first skipped provider's breaker lets a probe through, if any was skipped.
-    reopens: float | None = None
+    #: The soonest any skipped or overloaded provider may be tried again, in seconds from when it was seen.
+    retry_after: float | None = None
+
+    def hint(self, seconds: float) -> None:
+        """Remember a Retry-After (or a breaker's cool-down), keeping the soonest."""
+        self.retry_after = seconds if self.retry_after is None else min(self.retry_after, seconds)
 
 
 @attrs.define
@@ -131,14 +135,15 @@ class Attempts:
         breakers = call.guard.breakers
         if not await breakers.allow(name):
             call.log.append(Attempt(provider=name, model=step.model, outcome="breaker_open"))
-            wait = (await breakers.view(name)).open_for or MIN_ATTEMPT_SECONDS
-            call.reopens = wait if call.reopens is None else min(call.reopens, wait)
+            call.hint((await breakers.view(name)).open_for or MIN_ATTEMPT_SECONDS)
             raise ProviderError("breaker_open", retryable=False)
         start = self.clock()
         try:
             ranking = await step.provider.rerank(call.request, model=step.model, timeout=min(step.timeout, remaining))
         except ProviderError as exc:
             call.log.append(_record(name, step.model, exc.kind, exc.status, start=start, end=self.clock()))
+            if exc.retry_after:
+                call.hint(exc.retry_after)
             await self._judge(name, exc, breakers)
             raise
         except asyncio.CancelledError:
