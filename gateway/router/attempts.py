@@ -144,7 +144,9 @@ class Attempts:
             call.log.append(_record(name, step.model, exc.kind, exc.status, start=start, end=self.clock()))
             if exc.retry_after:
                 call.hint(exc.retry_after)
-            await self._judge(name, exc, breakers)
+            # A try cut short by this request's own deadline says nothing about the provider.
+            cut_short = exc.kind == "timeout" and remaining < step.timeout
+            await (breakers.release(name) if cut_short else self._judge(name, exc, breakers))
             raise
         except asyncio.CancelledError:
             # A lost hedge or a gone client: no verdict on the provider, but free a probe slot.

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import StartFake, StartGateway
-from tests.fakes.upstream import hang, status
-from tests.faults.conftest import BODY, failover, outcomes
+from tests.fakes.upstream import hang, ok, status
+from tests.faults.conftest import BODY, breaker_of, failover, outcomes
 
 
 async def test_model_deadline_ends_the_request_with_a_504(start_fake: StartFake, start_gateway: StartGateway) -> None:
@@ -58,3 +58,18 @@ async def test_no_wait_runs_past_the_deadline(
     assert resp.headers["Retry-After"] == "5"
     assert sleeps == []
     assert primary.calls == 1
+
+
+async def test_a_tight_client_deadline_does_not_trip_the_breaker(
+    start_fake: StartFake, start_gateway: StartGateway
+) -> None:
+    """Timeouts caused by the client's own short deadline are not held against a slow but healthy provider."""
+    primary, primary_url = await start_fake("cohere", default=ok(delay=0.5))
+    config = failover({"base_url": primary_url, "timeout": 30}, timeout=30)
+    config["resilience"] = {"breaker": {"failures": 1}}
+    client = await start_gateway(config)
+    for _ in range(2):
+        resp = await client.post("/v1/rerank", json=BODY, headers={"x-request-timeout": "0.1"})
+        assert resp.status == 504
+    assert primary.calls == 2
+    assert (await breaker_of(client, "primary"))["state"] == "closed"
