@@ -6,6 +6,7 @@ import asyncio
 
 import attrs
 
+from gateway.errors import ProviderError
 from gateway.model import Ranked, Ranking, RerankRequest, Usage
 from gateway.providers import lexical
 
@@ -22,7 +23,10 @@ class LocalProvider:
     async def rerank(self, request: RerankRequest, *, model: str, timeout: float) -> Ranking:
         texts = [d.text for d in request.documents]
         if sum(map(len, texts)) + len(request.query) > INLINE_CHARS:
-            scores = await asyncio.wait_for(asyncio.to_thread(lexical.score, request.query, texts), timeout)
+            try:
+                scores = await asyncio.wait_for(asyncio.to_thread(lexical.score, request.query, texts), timeout)
+            except TimeoutError:
+                raise ProviderError("timeout", retryable=False) from None
         else:
             scores = lexical.score(request.query, texts)
         results = tuple(Ranked(i, s) for i, s in enumerate(scores))
