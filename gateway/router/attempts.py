@@ -127,16 +127,22 @@ class Attempts:
                 return await self._once(step, call)
         raise AssertionError("unreachable: tenacity either returns or reraises")
 
-    async def _once(self, step: Step, call: Call) -> Ranking:
+    async def _admit(self, step: Step, call: Call) -> float:
+        """The seconds this try may take; raise when the deadline or the breaker says no."""
         remaining = call.deadline - self.clock()
         if remaining < MIN_ATTEMPT_SECONDS:
             raise DeadlineExceeded
         name = step.provider.name
-        breakers = call.guard.breakers
-        if not await breakers.allow(name):
+        if not await call.guard.breakers.allow(name):
             call.log.append(Attempt(provider=name, model=step.model, outcome="breaker_open"))
-            call.hint((await breakers.view(name)).open_for or MIN_ATTEMPT_SECONDS)
+            call.hint((await call.guard.breakers.view(name)).open_for or MIN_ATTEMPT_SECONDS)
             raise ProviderError("breaker_open", retryable=False)
+        return remaining
+
+    async def _once(self, step: Step, call: Call) -> Ranking:
+        remaining = await self._admit(step, call)
+        name = step.provider.name
+        breakers = call.guard.breakers
         start = self.clock()
         try:
             ranking = await step.provider.rerank(call.request, model=step.model, timeout=min(step.timeout, remaining))
