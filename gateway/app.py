@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -10,19 +11,22 @@ from gateway import runtime as runtime_mod
 from gateway import state as state_mod
 from gateway.config import Config
 from gateway.dialects import CLIENT_ROUTES
-from gateway.router import Attempts
+from gateway.router import Attempts, Resilience
 from gateway.web import middlewares, routes
 from gateway.web.keys import LIVE, ROUTE_DIALECTS, STATE, Live
 
 
-def create_app(config: Config, *, attempts: Attempts | None = None) -> web.Application:
-    """Build the gateway application for `config`; `attempts` lets tests inject sleep and clock."""
+def create_app(
+    config: Config, *, attempts: Attempts | None = None, resilience: Resilience | None = None
+) -> web.Application:
+    """Build the gateway application for `config`; `attempts` and `resilience` let tests inject time."""
     app = web.Application(
         middlewares=[middlewares.edge, middlewares.auth],
         client_max_size=config.limits.max_body_bytes,
     )
-    app[STATE] = state_mod.build(config.state, config.cache)
-    app[LIVE] = Live(runtime_mod.build(config, attempts=attempts, state=app[STATE]))
+    clock = attempts.clock if attempts is not None else time.monotonic
+    app[STATE] = state_mod.build(config.state, config.cache, clock=clock)
+    app[LIVE] = Live(runtime_mod.build(config, attempts=attempts, resilience=resilience, state=app[STATE]))
     app[ROUTE_DIALECTS] = CLIENT_ROUTES
     routes.setup(app)
     app.cleanup_ctx.append(_state)
@@ -38,7 +42,7 @@ async def _state(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _providers(app: web.Application) -> AsyncIterator[None]:
-    """Open the providers' pooled sessions before traffic and close them after."""
+    """Open the providers' pooled sessions (and start health checks) before traffic; stop them after."""
     await app[LIVE].current.start()
     yield
     await app[LIVE].current.close()

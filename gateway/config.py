@@ -64,6 +64,32 @@ class LimitsConfig:
 
 
 @attrs.frozen(kw_only=True)
+class BreakerConfig:
+    """When a provider's circuit breaker opens, and for how long."""
+
+    #: Consecutive failed attempts that open the breaker.
+    failures: int = 5
+    #: Share of failed attempts within `window` that opens it (once `min_calls` were made).
+    failure_rate: float = 0.5
+    window: float = 30.0
+    min_calls: int = 20
+    #: Seconds the breaker stays open before one probe request is let through.
+    cooldown: float = 15.0
+    #: Longest a Retry-After may keep the breaker open.
+    max_open: float = 300.0
+
+
+@attrs.frozen(kw_only=True)
+class HealthCheckConfig:
+    """An active health check: a small real rerank call with a known answer, on an interval."""
+
+    interval: float = 30.0
+    timeout: float = 5.0
+    #: The upstream model to ask; by default the model of the first route naming this provider.
+    model: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class ProviderConfig:
     """One upstream: its dialect (`type`), where it is, its key and its limits."""
 
@@ -82,6 +108,13 @@ class ProviderConfig:
     scores: Literal["as-is", "sigmoid"] = "as-is"
     #: Whether this provider's scores may be kept in the score cache.
     cache: bool = True
+    #: A PEM file of extra CA certificates for a private deployment; verification is always on.
+    ca_bundle: str | None = None
+    #: Honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY; None means `resilience.trust_env`.
+    trust_env: bool | None = None
+    #: Overrides `resilience.breaker` for this provider.
+    breaker: BreakerConfig | None = None
+    health_check: HealthCheckConfig | None = None
     #: Set by the loader, not by users: why this provider is disabled, if it is.
     disabled: str | None = None
 
@@ -92,6 +125,18 @@ class Route:
 
     provider: str
     model: str = ""
+    #: Lower tiers are tried first; by default the entry's position in the list.
+    priority: int | None = None
+    #: Share of traffic within a tier, relative to the other entries of the same priority.
+    weight: float = 1.0
+
+
+@attrs.frozen(kw_only=True)
+class HedgeConfig:
+    """Start the next provider in parallel when the current one has not answered after `delay`."""
+
+    delay: float
+    max_parallel: int = 2
 
 
 @attrs.frozen(kw_only=True)
@@ -101,6 +146,30 @@ class ModelConfig:
     providers: tuple[Route, ...]
     type: Literal["rerank"] = "rerank"
     timeout: float | None = None
+    hedge: HedgeConfig | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RetryBudgetConfig:
+    """Retries stay within `ratio` of first attempts over `window`, plus `min_per_second`."""
+
+    ratio: float = 0.2
+    min_per_second: float = 1.0
+    window: float = 10.0
+
+
+@attrs.frozen(kw_only=True)
+class ResilienceConfig:
+    """Process-wide failover settings: budget, breakers, hedges, the cap on client deadlines."""
+
+    #: Upper bound on a deadline a client asks for with `x-request-timeout`.
+    max_request_timeout: float = 300.0
+    retry_budget: RetryBudgetConfig = RetryBudgetConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    #: Hedged attempts that may run at once across the process.
+    max_hedges: int = 32
+    #: Default of every provider's `trust_env`.
+    trust_env: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -112,6 +181,7 @@ class Config:
     server: ServerConfig = ServerConfig()
     auth: AuthConfig | None = None
     limits: LimitsConfig = LimitsConfig()
+    resilience: ResilienceConfig = ResilienceConfig()
     #: Default deadline (seconds) for one client request, shared by all attempts.
     request_timeout: float = 30.0
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -227,6 +297,7 @@ def _check(config: Config) -> list[str]:
     problems.extend(_check_models(config))
     problems.extend(state_settings.check(config.state, config.cache))
     problems.extend(_check_keys(config))
+    problems.extend(_check_resilience(config))
     if config.request_timeout <= 0:
         problems.append("$.request_timeout: must be greater than 0")
     if not 0 <= config.server.port <= 65535:
@@ -287,4 +358,49 @@ def _check_keys(config: Config) -> list[str]:
         for j, name in enumerate(key.models or ()):
             if name not in config.models:
                 problems.append(f"$.auth.api_keys[{i}].models[{j}]: unknown model {name!r}")
+    return problems
+
+
+def _positive(at: str, **values: float) -> list[str]:
+    return [f"{at}.{k}: must be greater than 0" for k, v in values.items() if v <= 0]
+
+
+def _check_breaker(at: str, b: BreakerConfig) -> list[str]:
+    problems = _positive(at, window=b.window, cooldown=b.cooldown, max_open=b.max_open)
+    problems += [
+        f"{at}.{k}: must be at least 1" for k, v in (("failures", b.failures), ("min_calls", b.min_calls)) if v < 1
+    ]
+    if not 0 < b.failure_rate <= 1:
+        problems.append(f"{at}.failure_rate: must be greater than 0 and at most 1")
+    return problems
+
+
+def _check_resilience(config: Config) -> list[str]:
+    """Budget, breakers, health checks, TLS files, tiers and hedges."""
+    r = config.resilience
+    problems = _positive("$.resilience", max_request_timeout=r.max_request_timeout, window=r.retry_budget.window)
+    if r.retry_budget.ratio < 0 or r.retry_budget.min_per_second < 0:
+        problems.append("$.resilience.retry_budget: ratio and min_per_second must be 0 or more")
+    if r.max_hedges < 0:
+        problems.append("$.resilience.max_hedges: must be 0 or more")
+    problems += _check_breaker("$.resilience.breaker", r.breaker)
+    for name, p in config.providers.items():
+        at = f"$.providers.{name}"
+        if p.breaker is not None:
+            problems += _check_breaker(f"{at}.breaker", p.breaker)
+        if p.health_check is not None:
+            problems += _positive(
+                f"{at}.health_check", interval=p.health_check.interval, timeout=p.health_check.timeout
+            )
+        if p.ca_bundle is not None and not Path(p.ca_bundle).is_file():
+            problems.append(f"{at}.ca_bundle: no such file {p.ca_bundle!r}")
+    for name, m in config.models.items():
+        at = f"$.models.{name}"
+        for i, route in enumerate(m.providers):
+            if route.weight <= 0:
+                problems.append(f"{at}.providers[{i}].weight: must be greater than 0")
+        if m.hedge is not None:
+            problems += _positive(f"{at}.hedge", delay=m.hedge.delay)
+            if m.hedge.max_parallel < 2:
+                problems.append(f"{at}.hedge.max_parallel: must be at least 2")
     return problems

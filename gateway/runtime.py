@@ -15,7 +15,8 @@ from gateway.model import RerankRequest
 from gateway.providers import Provider
 from gateway.providers.http import HttpProvider
 from gateway.providers.local import LocalProvider
-from gateway.router import Attempts, Plan, Router, ScoreCache, Step
+from gateway.router import Attempts, Plan, Resilience, Router, ScoreCache, Step
+from gateway.router.health import HealthChecks, Target
 from gateway.state import State, quotas
 
 
@@ -26,14 +27,21 @@ class Runtime:
     config: Config
     providers: Mapping[str, Provider]
     router: Router
+    #: Process-wide breakers, budget and hedge slots: shared with the next runtime on reload.
+    resilience: Resilience = attrs.field(factory=Resilience)
+    health: HealthChecks | None = None
     #: Shared state (quotas, cool-downs, scores); owned by the app, outlives a reload.
     state: State = attrs.field(factory=state_mod.memory)
 
     async def start(self) -> None:
         for provider in self.providers.values():
             await provider.start()
+        if self.health is not None:
+            self.health.start()
 
     async def close(self) -> None:
+        if self.health is not None:
+            await self.health.stop()
         for provider in self.providers.values():
             await provider.close()
 
@@ -58,20 +66,28 @@ class Runtime:
         await quotas.admit(self.state.quotas, key, request)
 
 
-def build(config: Config, *, attempts: Attempts | None = None, state: State | None = None) -> Runtime:
+def build(
+    config: Config,
+    *,
+    attempts: Attempts | None = None,
+    resilience: Resilience | None = None,
+    state: State | None = None,
+) -> Runtime:
     """Build providers and routing plans; disabled providers are left out of every plan.
 
-    `state` is the app's (started by its cleanup context); without one, state stays in process.
+    Pass the previous runtime's `resilience` and `state` on reload, so breakers, cool-downs and
+    cached scores keep their state; `state` is the app's (started by its cleanup context).
     """
+    attempts = attempts or Attempts()
     state = state or state_mod.build(config.state, config.cache)
+    resilience = resilience or Resilience(clock=attempts.clock)
+    # Shared cool-downs only mean something across replicas; alone, the breakers are the cool-downs.
+    resilience.cooldowns = state.cooldowns if config.state.backend == "redis" else None
+    resilience.configure(config)
     providers: dict[str, Provider] = {}
     for name, spec in config.providers.items():
-        if spec.disabled:
-            continue
-        if spec.type == "local":
-            providers[name] = LocalProvider(name)
-        else:
-            providers[name] = HttpProvider(name, scaled(PROVIDER_DIALECTS[spec.type], spec.scores), spec)
+        if not spec.disabled:
+            providers[name] = _provider(name, spec, config)
     plans = {}
     for model, mc in config.models.items():
         steps = tuple(
@@ -80,24 +96,32 @@ def build(config: Config, *, attempts: Attempts | None = None, state: State | No
                 model=r.model,
                 timeout=config.providers[r.provider].timeout,
                 max_retries=config.providers[r.provider].max_retries,
+                priority=i if r.priority is None else r.priority,
+                weight=r.weight,
                 cache_scope=cache_scope(r.provider, config.providers[r.provider], r.model),
             )
-            for r in mc.providers
+            for i, r in enumerate(mc.providers)
             if r.provider in providers
         )
-        plans[model] = Plan(steps=steps, timeout=mc.timeout or config.request_timeout)
+        plans[model] = Plan(steps=steps, timeout=mc.timeout or config.request_timeout, hedge=mc.hedge)
     router = Router(
         plans=plans,
-        attempts=attempts or Attempts(),
+        attempts=attempts,
+        guard=resilience,
+        max_timeout=config.resilience.max_request_timeout,
         cache=ScoreCache(store=state.scores, counters=state.counters) if config.cache.enabled else None,
-        cooldowns=state.cooldowns,
-        max_cooldown=config.state.max_cooldown,
     )
-    return Runtime(config=config, providers=providers, router=router, state=state)
+    health = _health(config, providers, resilience)
+    return Runtime(config=config, providers=providers, router=router, resilience=resilience, health=health, state=state)
+
+
+def rebuild(old: Runtime, config: Config) -> Runtime:
+    """The runtime for a reloaded config, keeping breakers, budget, shared state and injected timing."""
+    return build(config, attempts=old.router.attempts, resilience=old.resilience, state=old.state)
 
 
 def cache_scope(name: str, spec: ProviderConfig, model: str) -> str | None:
-    """Whose scores these are: the provider entry (name, type, URL) and the upstream model.
+    """Whose scores these are: the provider entry (name, type, URL, score mapping) and the upstream model.
 
     The local ranker is never cached: BM25 weighs a term by how many of *this request's*
     documents contain it, so its score for a document depends on the rest of the list.
@@ -105,3 +129,24 @@ def cache_scope(name: str, spec: ProviderConfig, model: str) -> str | None:
     if spec.type == "local" or not spec.cache:
         return None
     return "\x1f".join((name, spec.type, spec.url or spec.base_url or "", spec.scores, model))
+
+
+def _provider(name: str, spec: ProviderConfig, config: Config) -> Provider:
+    if spec.type == "local":
+        return LocalProvider(name)
+    trust_env = config.resilience.trust_env if spec.trust_env is None else spec.trust_env
+    return HttpProvider(name, scaled(PROVIDER_DIALECTS[spec.type], spec.scores), spec, trust_env=trust_env)
+
+
+def _health(config: Config, providers: Mapping[str, Provider], resilience: Resilience) -> HealthChecks | None:
+    """Health-check targets; the model asked is the configured one, else the first route's."""
+    targets = {}
+    for name, spec in config.providers.items():
+        if spec.health_check is None or name not in providers:
+            continue
+        routes = [r.model for m in config.models.values() for r in m.providers if r.provider == name]
+        model = spec.health_check.model if spec.health_check.model is not None else next(iter(routes), "")
+        targets[name] = Target(provider=providers[name], model=model, config=spec.health_check)
+    if not targets:
+        return None
+    return HealthChecks(targets=targets, breakers=resilience.breakers, clock=resilience.clock)

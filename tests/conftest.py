@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway import config as config_mod
 from gateway.app import create_app
 from gateway.router import Attempts
+from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream
 from tests.procs import RedisServer
 
@@ -55,9 +56,19 @@ def start_gateway(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
     async def no_wait(seconds: float) -> None:
         sleeps.append(seconds)
 
-    async def start(config: dict[str, Any], *, env: dict[str, str] | None = None) -> TestClient[Any, Any]:
+    async def start(
+        config: dict[str, Any], *, env: dict[str, str] | None = None, clock: FakeClock | None = None
+    ) -> TestClient[Any, Any]:
         loaded = config_mod.parse(yaml.safe_dump(config), env=env or {})
-        return await aiohttp_client(create_app(loaded, attempts=Attempts(sleep=no_wait)))
+        attempts = Attempts(sleep=no_wait)
+        if clock is not None:  # breakers, budget and deadlines all on the test's clock; waits move it
+
+            async def tick(seconds: float) -> None:
+                sleeps.append(seconds)
+                clock.advance(seconds)
+
+            attempts = Attempts(sleep=tick, clock=clock)
+        return await aiohttp_client(create_app(loaded, attempts=attempts))
 
     return start
 

@@ -25,13 +25,18 @@ def config(p: str, q: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"providers": providers, "models": {"m": model(*routes)}, "cache": {"enabled": False}, **extra}
 
 
+def shared(redis_server: RedisServer) -> dict[str, Any]:
+    """Redis state: the cool-downs are shared (alone, a process's breakers are its cool-downs)."""
+    return {"backend": "redis", "redis": {"url": redis_server.url}}
+
+
 async def test_a_429_with_retry_after_cools_the_provider_down(
-    start_fake: StartFake, start_gateway: StartGateway
+    start_fake: StartFake, start_gateway: StartGateway, redis_server: RedisServer
 ) -> None:
     """After a 429 with Retry-After the next requests go straight to the next provider."""
     fake_p, url_p = await start_fake("cohere")
     fake_q, url_q = await start_fake("cohere")
-    client = await start_gateway(config(url_p, url_q))
+    client = await start_gateway(config(url_p, url_q, state=shared(redis_server)))
     fake_p.then(status(429, headers={"Retry-After": "30"}))
     first = await client.post("/v1/rerank", json=BODY)
     assert first.status == 200
@@ -57,11 +62,11 @@ async def test_errors_without_retry_after_do_not_cool_down(start_fake: StartFake
 
 
 async def test_every_provider_cooling_down_is_a_503_with_retry_after(
-    start_fake: StartFake, start_gateway: StartGateway
+    start_fake: StartFake, start_gateway: StartGateway, redis_server: RedisServer
 ) -> None:
     """With its only provider cooling down, a model answers 503, Retry-After, and the skip in attempts."""
     fake_p, url_p = await start_fake("cohere")
-    client = await start_gateway(config(url_p))
+    client = await start_gateway(config(url_p, state=shared(redis_server)))
     fake_p.then(status(429, headers={"Retry-After": "20"}))
     assert (await client.post("/v1/rerank", json=BODY)).status == 503
     resp = await client.post("/v1/rerank", json=BODY)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import StartFake, StartGateway, model
+from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import Behaviour, det_score, hang, mangle, ok, raw, reset, status
 
 QUERY = "capital of France"
@@ -116,7 +117,8 @@ async def test_429_retry_after_is_honoured(
     primary, p_url = await start_fake("cohere")
     primary.then(status(429, headers={"Retry-After": "3"}), ok())
     _secondary, s_url = await start_fake("jina")
-    client = await start_gateway(two_providers(p_url, "cohere", s_url))
+    # The 429 opens the breaker for 3 s; the injected clock lets the wait actually pass that time.
+    client = await start_gateway(two_providers(p_url, "cohere", s_url), clock=FakeClock())
     resp = await client.post("/v1/rerank", json=BODY)
     assert resp.status == 200
     assert resp.headers["x-rerank-provider"] == "primary"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
@@ -58,6 +59,8 @@ class HttpProvider:
     name: str
     dialect: ProviderDialect
     config: ProviderConfig
+    #: Honour HTTPS_PROXY / HTTP_PROXY / NO_PROXY (the provider's `trust_env`, else the global one).
+    trust_env: bool = False
     url: str = attrs.field(init=False)
     headers: dict[str, str] = attrs.field(init=False)
     max_documents: int = attrs.field(init=False)
@@ -74,8 +77,15 @@ class HttpProvider:
         self.max_documents = self.config.max_documents or self.dialect.max_documents
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=30)
-        self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False)
+        connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=30, ssl=self._tls())
+        self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False, trust_env=self.trust_env)
+
+    def _tls(self) -> ssl.SSLContext:
+        """Verification is always on; a CA bundle adds private roots. Built once, at start."""
+        context = ssl.create_default_context()
+        if self.config.ca_bundle:
+            context.load_verify_locations(cafile=self.config.ca_bundle)
+        return context
 
     async def close(self) -> None:
         if self._session is not None:
@@ -123,10 +133,17 @@ class HttpProvider:
                 raw = await _read_capped(resp, self.config.max_response_bytes)
         except ProviderError:
             raise
+        except aiohttp.ConnectionTimeoutError:
+            # Nothing reached the host: fail over at once rather than wait another connect timeout.
+            raise ProviderError("connect_timeout", retryable=False) from None
         except TimeoutError:
             raise ProviderError("timeout", retryable=True) from None
+        except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+            # A certificate problem is configuration: the same call would fail again.
+            raise ProviderError("tls_error", retryable=False, detail=type(exc).__name__) from None
         except aiohttp.ClientConnectorError:
-            raise ProviderError("connect_error", retryable=True) from None
+            # Refused or unreachable: a retry at once would meet the same closed port; fail over instead.
+            raise ProviderError("connect_error", retryable=False) from None
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError):
             raise ProviderError("disconnected", retryable=True) from None
         except aiohttp.ClientResponseError:

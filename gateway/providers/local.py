@@ -6,7 +6,7 @@ import asyncio
 
 import attrs
 
-from gateway.errors import Unservable
+from gateway.errors import ProviderError, Unservable
 from gateway.model import Ranked, Ranking, RerankRequest, Usage
 from gateway.providers import lexical
 
@@ -25,7 +25,10 @@ class LocalProvider:
             raise Unservable("the local ranker ranks text only and the request has image documents")
         texts = [d.text for d in request.documents]
         if sum(map(len, texts)) + len(request.query) > INLINE_CHARS:
-            scores = await asyncio.wait_for(asyncio.to_thread(lexical.score, request.query, texts), timeout)
+            try:
+                scores = await asyncio.wait_for(asyncio.to_thread(lexical.score, request.query, texts), timeout)
+            except TimeoutError:
+                raise ProviderError("timeout", retryable=False) from None
         else:
             scores = lexical.score(request.query, texts)
         results = tuple(Ranked(i, s) for i, s in enumerate(scores))

@@ -6,6 +6,9 @@ With Redis, every store falls back to local memory while Redis is unreachable.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import attrs
 
 from gateway.state.base import Charge, CooldownStore, QuotaStore, ScoreStore
@@ -35,11 +38,15 @@ class State:
             await self.health.close()
 
 
-def build(state: StateConfig, cache: CacheConfig) -> State:
-    """The stores for a config: memory only, or Redis with a memory fallback."""
+def build(state: StateConfig, cache: CacheConfig, *, clock: Callable[[], float] = time.monotonic) -> State:
+    """The stores for a config: memory only, or Redis with a memory fallback.
+
+    `clock` times the in-process cool-downs, so they run on the same (test-injectable) clock as
+    the breakers.
+    """
     counters = Counters()
     scores = MemoryScores(ttl=cache.ttl, max_entries=cache.max_entries)
-    quotas, cooldowns = MemoryQuotas(), MemoryCooldowns()
+    quotas, cooldowns = MemoryQuotas(), MemoryCooldowns(clock=clock)
     if state.backend == "memory" or state.redis is None:
         return State(scores=scores, quotas=quotas, cooldowns=cooldowns, counters=counters)
     link = RedisLink(state.redis)

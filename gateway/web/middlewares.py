@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 import uuid
@@ -12,12 +13,14 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.dialects import CLIENT_ROUTES
-from gateway.errors import GatewayError, NotFound, PayloadTooLarge, Unauthorized
+from gateway.errors import Forbidden, GatewayError, NotFound, PayloadTooLarge, Unauthorized
 from gateway.web.keys import ACCESS, AccessInfo, dialect_of, runtime
 
 log = logging.getLogger("gateway.access")
 errors_log = logging.getLogger("gateway.errors")
 
+#: Paths that need `auth.admin_key` (when auth is on) instead of a gateway key.
+ADMIN_PREFIX = "/admin/"
 #: Paths any caller may reach, with or without a gateway key.
 PUBLIC = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 _FALLBACK = CLIENT_ROUTES["/v1/rerank"]
@@ -105,8 +108,20 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
+    if request.path.startswith(ADMIN_PREFIX):
+        _check_admin(rt.config.auth.admin_key if rt.config.auth else None, scheme, presented.strip())
+        request[ACCESS].key_name = "admin"
+        return await handler(request)
     name = rt.key_name(presented.strip()) if scheme.lower() == "bearer" and presented.strip() else None
     if name is None:
         raise Unauthorized("a valid gateway API key is required: Authorization: Bearer <key>")
     request[ACCESS].key_name = name
     return await handler(request)
+
+
+def _check_admin(admin_key: str | None, scheme: str, presented: str) -> None:
+    """Admin paths take only the admin key; with auth on and no admin key, they are closed."""
+    if admin_key is None:
+        raise Forbidden("admin endpoints are off: set auth.admin_key to use them")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), admin_key.encode()):
+        raise Unauthorized("the admin key is required: Authorization: Bearer <admin key>")

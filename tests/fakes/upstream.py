@@ -23,6 +23,8 @@ from tests.fakes.formats import AUTH, ECHO, FIELDS, LIMITS, REQUIRED_HEADERS
 
 def det_score(query: str, text: str) -> float:
     """A deterministic score in (0, 1) for a (query, document) pair, the same in every fake."""
+    if text.casefold() == query.casefold():
+        return 1.0  # an exact match ranks first, as with any real reranker (health checks rely on it)
     digest = hashlib.sha256(f"{query}\x00{text}".encode()).digest()
     return (int.from_bytes(digest[:4], "big") % 999_983 + 1) / 1_000_000
 
@@ -49,9 +51,11 @@ def status(code: int, *, headers: dict[str, str] | None = None, body: Any = None
     return Behaviour("status", status=code, headers=headers or {}, body=raw)
 
 
-def raw(body: bytes, *, content_type: str = "application/json", code: int = 200) -> Behaviour:
-    """Answer with exactly these bytes."""
-    return Behaviour("raw", status=code, headers={"Content-Type": content_type}, body=body)
+def raw(
+    body: bytes, *, content_type: str = "application/json", code: int = 200, headers: dict[str, str] | None = None
+) -> Behaviour:
+    """Answer with exactly these bytes (and these extra headers, such as Content-Encoding)."""
+    return Behaviour("raw", status=code, headers={"Content-Type": content_type, **(headers or {})}, body=body)
 
 
 def hang() -> Behaviour:
@@ -96,6 +100,8 @@ class FakeUpstream:
     default: Behaviour = attrs.field(factory=ok)
     received: list[dict[str, Any]] = attrs.field(factory=list)
     headers_seen: list[dict[str, str]] = attrs.field(factory=list)
+    #: Requests the caller gave up on while this fake was still working on them.
+    cancelled: int = 0
 
     def then(self, *behaviours: Behaviour) -> FakeUpstream:
         """Queue behaviours for the next requests, in order."""
@@ -123,10 +129,14 @@ class FakeUpstream:
         refusal = _refusal(self.dialect, body, request.headers)
         if refusal is not None:
             return _json(ERRORS[self.dialect](refusal), 400 if self.dialect != "tei" else 422)
-        if b.delay:
-            await asyncio.sleep(b.delay)
-        if b.kind == "hang":
-            await asyncio.sleep(3600)
+        try:
+            if b.delay:
+                await asyncio.sleep(b.delay)
+            if b.kind == "hang":
+                await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
         if b.kind == "reset":
             assert request.transport is not None
             request.transport.close()

@@ -1,0 +1,35 @@
+"""Admin endpoints: `GET /admin/providers` shows each provider's breaker and health state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gateway.web.keys import runtime
+
+
+async def providers(request: web.Request) -> web.Response:
+    """Every configured provider: type, enabled or why not, breaker state, last health check."""
+    rt = runtime(request.app)
+    rows: list[dict[str, Any]] = []
+    for name, spec in rt.config.providers.items():
+        row: dict[str, Any] = {"name": name, "type": spec.type, "enabled": spec.disabled is None}
+        if spec.disabled is not None:
+            row["disabled_reason"] = spec.disabled
+        else:
+            view = await rt.resilience.breakers.view(name)
+            row["breaker"] = {
+                "state": view.state.value,
+                "open_for_seconds": round(view.open_for, 3),
+                "consecutive_failures": view.consecutive_failures,
+                "window_calls": view.window_calls,
+                "window_failures": view.window_failures,
+                "reason": view.reason,
+            }
+        if spec.health_check is not None:
+            last = rt.health.last.get(name) if rt.health is not None else None
+            row["health_check"] = {"interval": spec.health_check.interval, "last": last}
+        rows.append(row)
+    return web.Response(body=orjson.dumps({"providers": rows}), content_type="application/json")
