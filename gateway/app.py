@@ -9,9 +9,10 @@ from aiohttp import web
 from gateway import runtime as runtime_mod
 from gateway.config import Config
 from gateway.dialects import CLIENT_ROUTES
+from gateway.metrics import Metrics
 from gateway.router import Attempts
 from gateway.web import middlewares, routes
-from gateway.web.keys import LIVE, ROUTE_DIALECTS, Live
+from gateway.web.keys import LIVE, METRICS, ROUTE_DIALECTS, Live
 
 
 def create_app(config: Config, *, attempts: Attempts | None = None) -> web.Application:
@@ -22,13 +23,21 @@ def create_app(config: Config, *, attempts: Attempts | None = None) -> web.Appli
     )
     app[LIVE] = Live(runtime_mod.build(config, attempts=attempts))
     app[ROUTE_DIALECTS] = CLIENT_ROUTES
+    app[METRICS] = Metrics()
     routes.setup(app)
     app.cleanup_ctx.append(_providers)
     return app
 
 
 async def _providers(app: web.Application) -> AsyncIterator[None]:
-    """Open the providers' pooled sessions before traffic and close them after."""
-    await app[LIVE].current.start()
+    """Open the providers' pooled sessions before traffic and close them after.
+
+    Startup hooks run before the server listens and no request can arrive before then, so ready
+    from here on means: config loaded, providers open, and listening.
+    """
+    live = app[LIVE]
+    await live.current.start()
+    live.ready = True
     yield
-    await app[LIVE].current.close()
+    live.ready = False
+    await live.current.close()

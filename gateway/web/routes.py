@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.dialects import CLIENT_ROUTES
-from gateway.web import handlers
+from gateway.web import handlers, openapi
 
 
 def setup(app: web.Application) -> None:
@@ -15,3 +15,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/v1/models", handlers.models)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
+    app.router.add_get("/metrics", handlers.metrics)
+    app.router.add_get("/openapi.json", openapi.handler)
