@@ -49,8 +49,13 @@ class Reloader:
                     extra={"reason": reason, "path": self.path, "problems": exc.problems},
                 )
                 return False
-            new = runtime_mod.build(config, attempts=self.live.current.router.attempts)
-            await new.start()
+            try:
+                new = runtime_mod.build(config, attempts=self.live.current.router.attempts)
+                await new.start()
+            except Exception:  # a valid config whose providers fail to start: keep serving the old one
+                self.metrics.reloads.labels("rejected").inc()
+                log.exception("config reload failed; keeping the running config", extra={"reason": reason})
+                return False
             old, generation = self.live.swap(new)
             self._keep(asyncio.create_task(self._retire(old, generation)))
         self._applied(config, old.config, reason=reason)

@@ -35,8 +35,8 @@ class Listen:
     reuse_port: bool = False
 
 
-async def serve(config: Config, *, path: str, listen: Listen, log_level_override: str | None = None) -> None:
-    """Serve `config` until SIGTERM or SIGINT, then drain and return."""
+async def serve(config: Config, *, path: str, listen: Listen, log_level_override: str | None = None) -> int:
+    """Serve `config` until SIGTERM or SIGINT, then drain; returns the exit code."""
     app = create_app(config)
     live = app[LIVE]
     reloader = Reloader(live, app[METRICS], path, log_level_override=log_level_override)
@@ -45,7 +45,12 @@ async def serve(config: Config, *, path: str, listen: Listen, log_level_override
     )
     await runner.setup()
     site = web.TCPSite(runner, listen.host, listen.port, reuse_port=listen.reuse_port or None)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:  # the address is taken or not ours: a log line, not a traceback
+        log.error("cannot listen", extra={"host": listen.host, "port": listen.port, "error": exc.strerror})
+        await runner.cleanup()
+        return 1
     host, port = runner.addresses[0][:2]
     log.info("listening", extra={"host": host, "port": port, "models": sorted(config.models), "config": path})
 
@@ -70,6 +75,7 @@ async def serve(config: Config, *, path: str, listen: Listen, log_level_override
     await runner.cleanup()
     await reloader.aclose()
     log.info("stopped")
+    return 0
 
 
 def _once(stop: asyncio.Event, name: str) -> Callable[[], None]:
@@ -91,5 +97,4 @@ def run(config: Config, *, path: str, listen: Listen, log_level_override: str | 
     except ImportError:
         pass
     with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(serve(config, path=path, listen=listen, log_level_override=log_level_override))
-    return 0
+        return runner.run(serve(config, path=path, listen=listen, log_level_override=log_level_override))

@@ -96,7 +96,11 @@ class Supervisor:
 
 def supervise(*, count: int, host: str, port: int, argv: Sequence[str]) -> int:
     """Run `count` workers on host:port (0 picks a free port for all of them); returns the exit code."""
-    held = reserve_port(host, port)
+    try:
+        held = reserve_port(host, port)
+    except OSError as exc:
+        log.error("cannot listen", extra={"host": host, "port": port, "error": exc.strerror})
+        return 1
     try:
         chosen = held.getsockname()[1]
         worker_argv = [*argv, "--host", host, "--port", str(chosen), "--reuse-port"]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 
 from gateway.logs import JsonFormatter
-from tests.conftest import StartFake, StartGateway, model
-from tests.fakes.upstream import status
+from tests.conftest import SEED, StartFake, StartGateway, model
+from tests.fakes.upstream import ok, status
+from tests.gateway_process import until
 
 QUERY = "query-marker-7f3a"
 DOCS = ["document-marker-one", "document-marker-two"]
@@ -101,3 +104,26 @@ async def test_debug_adds_the_query_and_nothing_else(
     text = "\n".join(orjson.dumps(line).decode() for line in logged)
     for secret in (*DOCS, GATEWAY_KEY, PROVIDER_KEY):
         assert secret not in text
+
+
+async def test_an_abandoned_request_still_gets_its_line(
+    start_fake: StartFake, start_gateway: StartGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the client hangs up mid-request (the handler is cancelled, as in production), the line says 499."""
+    fake, url = await start_fake("cohere", default=ok(delay=1.0))
+    client = await start_gateway(
+        {"providers": {"up": {"type": "cohere", "base_url": url}}, "models": {"m": model(("up", "x"))}}
+    )
+    caplog.set_level(logging.INFO)
+    async with aiohttp.ClientSession() as session:
+        call = session.post(client.make_url("/v1/rerank"), json=SEED, headers={"x-request-id": "gone"})
+        task = asyncio.create_task(call)
+        await until(lambda: fake.calls >= 1)
+        task.cancel()
+
+    def access() -> list[dict[str, Any]]:
+        return [line for line in lines(caplog) if line["logger"] == "gateway.access"]
+
+    await until(lambda: bool(access()))
+    [line] = access()
+    assert (line["request_id"], line["status"], line["outcome"], line["model"]) == ("gone", 499, "client_closed", "m")

@@ -1,11 +1,15 @@
-"""Lifecycle settings are checked like the rest of the config, and --workers like any other flag."""
+"""Start-up: lifecycle settings are checked like the rest of the config, and a taken port is a plain error."""
 
 from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
 
 import pytest
 import yaml
 
-from gateway import cli
+from gateway import cli, server
 from gateway import config as config_mod
 from gateway.config import ConfigError
 
@@ -39,3 +43,16 @@ def test_workers_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
         cli.main(["serve", "--workers", "0"])
     assert caught.value.code == 2
     assert "--workers: must be 1 or more" in capsys.readouterr().err
+
+
+async def test_a_taken_port_is_a_log_line_and_exit_code_1(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """When the port is in use, serving ends at once with exit code 1 and a `cannot listen` error line."""
+    config = config_mod.parse(yaml.safe_dump(BASE), env={})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        listen = server.Listen(host="127.0.0.1", port=port)
+        assert await server.serve(config, path=str(tmp_path / "c.yaml"), listen=listen) == 1
+    [line] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert (line.getMessage(), vars(line)["port"]) == ("cannot listen", port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -21,6 +22,8 @@ errors_log = logging.getLogger("gateway.errors")
 #: Paths any caller may reach, with or without a gateway key.
 PUBLIC = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 _FALLBACK = CLIENT_ROUTES["/v1/rerank"]
+#: The status logged for a request whose client disconnected before the answer (nginx's convention).
+CLIENT_CLOSED = 499
 
 
 def _request_id(request: web.Request) -> str:
@@ -43,6 +46,12 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         metrics.in_flight.inc()
     try:
         response = await _handle(request, handler, info)
+    except asyncio.CancelledError:
+        # The client went away (or the drain ran out): still one access line, with nginx's 499.
+        if counted:
+            info.outcome = info.outcome or "client_closed"
+            _done(request, info, CLIENT_CLOSED, time.perf_counter() - start)
+        raise
     finally:
         live.leave(generation)
         if counted:
@@ -52,10 +61,13 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
         response.force_close()
     if counted:
-        seconds = time.perf_counter() - start
-        _access(request, info, response.status, seconds)
-        _measure(request, info, response.status, seconds)
+        _done(request, info, response.status, time.perf_counter() - start)
     return response
+
+
+def _done(request: web.Request, info: AccessInfo, status: int, seconds: float) -> None:
+    _access(request, info, status, seconds)
+    _measure(request, info, status, seconds)
 
 
 async def _handle(request: web.Request, handler: Handler, info: AccessInfo) -> web.StreamResponse:
