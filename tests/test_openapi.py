@@ -7,6 +7,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
+from gateway.dialects import CLIENT_ROUTES
+from gateway.web.openapi import DIALECTS
 from tests.conftest import StartGateway, model
 
 CONFIG = {"providers": {"l": {"type": "local"}}, "models": {"m": model(("l", "bm25"))}}
@@ -51,3 +53,8 @@ async def test_probes_and_metrics_need_no_key(start_gateway: StartGateway) -> No
         assert (await client.get(path)).status == 200
     assert {"gatewayKey": []} in doc["security"]
     assert (await client.get("/v1/models")).status == 401
+
+
+def test_every_client_dialect_has_its_own_description() -> None:
+    """Each client dialect in the route table has a DIALECTS entry, not the loose fallback."""
+    assert {d.name for d in CLIENT_ROUTES.values()} <= set(DIALECTS)
