@@ -19,11 +19,12 @@ import attrs
 from aiohttp import web
 
 from gateway.app import create_app
-from gateway.config import Config
+from gateway.config import Config, ServerConfig
 from gateway.reload import Reloader, watch
 from gateway.web.keys import LIVE, METRICS
 
 log = logging.getLogger("gateway")
+Task = asyncio.Task[None]
 
 
 @attrs.frozen(kw_only=True)
@@ -38,44 +39,62 @@ class Listen:
 async def serve(config: Config, *, path: str, listen: Listen, log_level_override: str | None = None) -> int:
     """Serve `config` until SIGTERM or SIGINT, then drain; returns the exit code."""
     app = create_app(config)
-    live = app[LIVE]
-    reloader = Reloader(live, app[METRICS], path, log_level_override=log_level_override)
     runner = web.AppRunner(
         app, handler_cancellation=True, access_log=None, shutdown_timeout=config.server.drain_timeout
     )
     await runner.setup()
+    if not await _listen(runner, listen):
+        return 1
+    log.info("listening", extra={**_address(runner), "models": sorted(config.models), "config": path})
+    reloader = Reloader(app[LIVE], app[METRICS], path, log_level_override=log_level_override)
+    stop = _on_signals(reloader)
+    interval = config.server.config_poll_interval
+    watcher = asyncio.create_task(watch(path, interval=interval, on_change=reloader.reload)) if interval else None
+    await stop.wait()
+    # `server` settings are read once: a reload does not change how this process drains.
+    await _drain(app, runner, config.server, watcher)
+    await reloader.aclose()
+    log.info("stopped")
+    return 0
+
+
+async def _listen(runner: web.AppRunner, listen: Listen) -> bool:
     site = web.TCPSite(runner, listen.host, listen.port, reuse_port=listen.reuse_port or None)
     try:
         await site.start()
     except OSError as exc:  # the address is taken or not ours: a log line, not a traceback
         log.error("cannot listen", extra={"host": listen.host, "port": listen.port, "error": exc.strerror})
         await runner.cleanup()
-        return 1
-    host, port = runner.addresses[0][:2]
-    log.info("listening", extra={"host": host, "port": port, "models": sorted(config.models), "config": path})
+        return False
+    return True
 
+
+def _address(runner: web.AppRunner) -> dict[str, object]:
+    host, port = runner.addresses[0][:2]
+    return {"host": host, "port": port}
+
+
+def _on_signals(reloader: Reloader) -> asyncio.Event:
+    """SIGTERM and SIGINT set the returned event; SIGHUP reloads."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, _once(stop, "SIGTERM"))
     loop.add_signal_handler(signal.SIGINT, _once(stop, "SIGINT"))
     loop.add_signal_handler(signal.SIGHUP, reloader.trigger, "SIGHUP")
-    interval = config.server.config_poll_interval
-    watcher = asyncio.create_task(watch(path, interval=interval, on_change=reloader.reload)) if interval else None
+    return stop
 
-    await stop.wait()
-    live.draining = True
-    delay = live.current.config.server.pre_stop_delay
-    log.info("draining", extra={"pre_stop_delay": delay, "drain_timeout": config.server.drain_timeout})
-    await asyncio.sleep(delay)
+
+async def _drain(app: web.Application, runner: web.AppRunner, settings: ServerConfig, watcher: Task | None) -> None:
+    """Fail readiness, serve on for the pre-stop delay, then stop accepting and drain in-flight requests."""
+    app[LIVE].draining = True
+    log.info("draining", extra={"pre_stop_delay": settings.pre_stop_delay, "drain_timeout": settings.drain_timeout})
+    await asyncio.sleep(settings.pre_stop_delay)
     if watcher is not None:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-    loop.remove_signal_handler(signal.SIGHUP)
+    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
     await runner.cleanup()
-    await reloader.aclose()
-    log.info("stopped")
-    return 0
 
 
 def _once(stop: asyncio.Event, name: str) -> Callable[[], None]:
