@@ -11,9 +11,10 @@ from gateway import runtime as runtime_mod
 from gateway import state as state_mod
 from gateway.config import Config
 from gateway.dialects import CLIENT_ROUTES
+from gateway.metrics import Metrics
 from gateway.router import Attempts, Resilience
 from gateway.web import middlewares, routes
-from gateway.web.keys import LIVE, ROUTE_DIALECTS, STATE, Live
+from gateway.web.keys import LIVE, METRICS, ROUTE_DIALECTS, STATE, Live
 
 
 def create_app(
@@ -28,6 +29,9 @@ def create_app(
     app[STATE] = state_mod.build(config.state, config.cache, clock=clock)
     app[LIVE] = Live(runtime_mod.build(config, attempts=attempts, resilience=resilience, state=app[STATE]))
     app[ROUTE_DIALECTS] = CLIENT_ROUTES
+    app[METRICS] = Metrics()
+    # Breakers outlive reloads (the runtime hands them on), so one subscription lasts.
+    app[LIVE].current.resilience.breakers.subscribe(app[METRICS].breaker_changed)
     routes.setup(app)
     app.cleanup_ctx.append(_state)
     app.cleanup_ctx.append(_providers)
@@ -42,7 +46,14 @@ async def _state(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _providers(app: web.Application) -> AsyncIterator[None]:
-    """Open the providers' pooled sessions (and start health checks) before traffic; stop them after."""
-    await app[LIVE].current.start()
+    """Open the providers' pooled sessions (and start health checks) before traffic; stop them after.
+
+    Startup hooks run before the server listens and no request can arrive before then, so ready
+    from here on means: config loaded, providers open, and listening.
+    """
+    live = app[LIVE]
+    await live.current.start()
+    live.ready = True
     yield
-    await app[LIVE].current.close()
+    live.ready = False
+    await live.current.close()

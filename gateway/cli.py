@@ -8,11 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from aiohttp import web
-
-from gateway import __version__, logs
+from gateway import __version__, logs, server, workers
 from gateway import config as config_mod
-from gateway.app import create_app
 from gateway.config import Config, ConfigError
 
 log = logging.getLogger("gateway")
@@ -35,6 +32,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default: server.host from the config)")
     serve.add_argument("--port", type=int, help="port to bind (default: server.port from the config)")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="override log_level")
+    serve.add_argument(
+        "--workers", type=_positive, default=1, help="serving processes sharing the port, one event loop each"
+    )
+    serve.add_argument("--reuse-port", action="store_true", help="bind with SO_REUSEPORT (set for each worker)")
     check = sub.add_parser("check", help="validate a config", description="Validate a config and summarise it.")
     _config_arg(check)
     return top
@@ -53,7 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         print(summary(config, path=args.config))
         return 0
-    return serve(config, host=args.host, port=args.port, log_level=args.log_level)
+    return serve(config, args)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def summary(config: Config, *, path: str) -> str:
@@ -74,27 +82,15 @@ def summary(config: Config, *, path: str) -> str:
     return "\n".join(lines)
 
 
-def serve(config: Config, *, host: str | None, port: int | None, log_level: str | None) -> int:
-    """Run the gateway until SIGINT or SIGTERM."""
-    logs.setup(log_level or config.log_level)
+def serve(config: Config, args: argparse.Namespace) -> int:
+    """Run the gateway (or supervise `--workers` processes running it) until SIGTERM or SIGINT."""
+    logs.setup(args.log_level or config.log_level)
+    host = args.host or config.server.host
+    port = config.server.port if args.port is None else args.port
+    if args.workers > 1:
+        argv = ["serve", "--config", args.config] + (["--log-level", args.log_level] if args.log_level else [])
+        return workers.supervise(count=args.workers, host=host, port=port, argv=argv)
     for warning in config.warnings:
         log.warning(warning)
-    try:
-        import uvloop  # noqa: PLC0415 - optional speed-up, only where installed
-
-        uvloop.install()
-    except ImportError:
-        pass
-    bind_host = host or config.server.host
-    bind_port = config.server.port if port is None else port
-    log.info("listening", extra={"host": bind_host, "port": bind_port, "models": sorted(config.models)})
-    web.run_app(
-        create_app(config),
-        host=bind_host,
-        port=bind_port,
-        shutdown_timeout=config.server.drain_timeout,
-        handler_cancellation=True,
-        access_log=None,
-        print=None,
-    )
-    return 0
+    listen = server.Listen(host=host, port=port, reuse_port=args.reuse_port)
+    return server.run(config, path=args.config, listen=listen, log_level_override=args.log_level)

@@ -23,12 +23,19 @@ DEFAULT_PATH = "config.yaml"
 
 @attrs.frozen(kw_only=True)
 class ServerConfig:
-    """Where the gateway listens and how it drains."""
+    """Where the gateway listens and how it drains.
+
+    After SIGTERM the gateway fails readiness at once, keeps serving for `pre_stop_delay` seconds
+    so load balancers move away, then stops accepting and gives in-flight requests up to
+    `drain_timeout` seconds (kept below Kubernetes' default 30 s grace period).
+    """
 
     host: str = "127.0.0.1"
     port: int = 8080
     drain_timeout: float = 20.0
     pre_stop_delay: float = 0.0
+    #: Seconds between checks of the config file for changes; 0 turns watching off (SIGHUP still reloads).
+    config_poll_interval: float = 2.0
 
 
 @attrs.frozen(kw_only=True)
@@ -302,6 +309,11 @@ def _check(config: Config) -> list[str]:
         problems.append("$.request_timeout: must be greater than 0")
     if not 0 <= config.server.port <= 65535:
         problems.append("$.server.port: must be between 0 and 65535")
+    for field in ("pre_stop_delay", "config_poll_interval"):
+        if not getattr(config.server, field) >= 0:
+            problems.append(f"$.server.{field}: must be 0 or more")
+    if not config.server.drain_timeout > 0:
+        problems.append("$.server.drain_timeout: must be greater than 0")
     return problems
 
 

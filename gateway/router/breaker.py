@@ -21,6 +21,10 @@ from gateway.router.window import Rolling
 log = logging.getLogger("gateway.breaker")
 
 
+#: Told of every breaker state change: (provider, new state value).
+Listener = Callable[[str, str], None]
+
+
 class State(enum.StrEnum):
     """Closed lets traffic through, open skips the provider, half-open lets one probe through."""
 
@@ -55,6 +59,9 @@ class Breakers(Protocol):
     def configure(self, settings: Mapping[str, Settings]) -> None:
         """Set the providers and their settings; state survives for providers that still exist."""
 
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(provider, state)` on every state change (metrics use it)."""
+
     async def allow(self, name: str, *, health: bool = False) -> bool:
         """Whether a call may start now; in half-open, true for exactly one probe at a time."""
 
@@ -86,6 +93,7 @@ class Breaker:
     reason: str | None = None
     consecutive: int = 0
     probe_until: float | None = None
+    listeners: list[Listener] = attrs.field(factory=list)
     window: Rolling = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -182,6 +190,8 @@ class Breaker:
         if open_for is not None:
             extra["open_for"] = open_for
         log.info("breaker state changed", extra=extra)
+        for listener in self.listeners:
+            listener(self.name, state.value)
 
 
 @attrs.define
@@ -190,6 +200,10 @@ class MemoryBreakers:
 
     clock: Callable[[], float] = time.monotonic
     _breakers: dict[str, Breaker] = attrs.field(factory=dict)
+    _listeners: list[Listener] = attrs.field(factory=list)
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
 
     def configure(self, settings: Mapping[str, Settings]) -> None:
         """Set the providers and their settings; state survives for providers that still exist."""
@@ -198,7 +212,7 @@ class MemoryBreakers:
         for name, s in settings.items():
             old = self._breakers.get(name)
             if old is None or old.settings.config.window != s.config.window:
-                fresh = Breaker(name, s, self.clock)
+                fresh = Breaker(name, s, self.clock, listeners=self._listeners)
                 if old is not None:
                     fresh.state, fresh.until, fresh.reason = old.state, old.until, old.reason
                 self._breakers[name] = fresh
@@ -208,7 +222,7 @@ class MemoryBreakers:
     def _get(self, name: str) -> Breaker:
         breaker = self._breakers.get(name)
         if breaker is None:
-            breaker = self._breakers[name] = Breaker(name, Settings(), self.clock)
+            breaker = self._breakers[name] = Breaker(name, Settings(), self.clock, listeners=self._listeners)
         return breaker
 
     async def allow(self, name: str, *, health: bool = False) -> bool:

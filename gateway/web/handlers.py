@@ -12,8 +12,9 @@ from aiohttp import web
 from gateway.config import Config, LimitsConfig
 from gateway.dialects import ClientDialect, pick
 from gateway.errors import BadRequest, PayloadTooLarge
+from gateway.metrics import CONTENT_TYPE
 from gateway.model import RerankRequest
-from gateway.web.keys import ACCESS, CHOSEN_DIALECT, LIVE, runtime
+from gateway.web.keys import ACCESS, CHOSEN_DIALECT, LIVE, METRICS, runtime
 
 JSON = "application/json"
 TIMEOUT_HEADER = "x-request-timeout"
@@ -31,12 +32,14 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         info.dialect = speaker.name
         rerank = _with_model(speaker.parse(body), rt.config)
         info.model = rerank.model
+        info.query = rerank.query
         _check_limits(rerank, rt.config.limits)
         await rt.admit(info.key_name, rerank)
         result = await rt.router.rerank(rerank, timeout=_client_timeout(request))
         info.provider = result.provider
         info.attempts = len(result.attempts)
         info.outcome = "ok"
+        info.tries, info.documents, info.usage = result.attempts, len(rerank.documents), result.usage
         response = web.Response(body=orjson.dumps(speaker.render(result, rerank)), content_type=JSON)
         response.headers["x-rerank-provider"] = result.provider
         response.headers["x-rerank-attempts"] = str(len(result.attempts))
@@ -114,6 +117,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Readiness: config loaded and listening; 503 while draining."""
-    if request.app[LIVE].draining:
+    live = request.app[LIVE]
+    if live.draining:
         return web.Response(body=b'{"status":"draining"}', status=503, content_type=JSON)
+    if not live.ready:
+        return web.Response(body=b'{"status":"starting"}', status=503, content_type=JSON)
     return web.Response(body=b'{"status":"ready"}', content_type=JSON)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """`GET /metrics`: every gateway metric in the Prometheus text format."""
+    response = web.Response(body=request.app[METRICS].exposition())
+    response.headers["Content-Type"] = CONTENT_TYPE
+    return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -13,8 +14,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.dialects import CLIENT_ROUTES
-from gateway.errors import Forbidden, GatewayError, NotFound, PayloadTooLarge, Unauthorized
-from gateway.web.keys import ACCESS, AccessInfo, dialect_of, runtime
+from gateway.errors import Forbidden, GatewayError, NotFound, PayloadTooLarge, Unauthorized, UpstreamFailure
+from gateway.web.keys import ACCESS, LIVE, METRICS, AccessInfo, dialect_of, runtime
 
 log = logging.getLogger("gateway.access")
 errors_log = logging.getLogger("gateway.errors")
@@ -24,6 +25,8 @@ ADMIN_PREFIX = "/admin/"
 #: Paths any caller may reach, with or without a gateway key.
 PUBLIC = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 _FALLBACK = CLIENT_ROUTES["/v1/rerank"]
+#: The status logged for a request whose client disconnected before the answer (nginx's convention).
+CLIENT_CLOSED = 499
 
 
 def _request_id(request: web.Request) -> str:
@@ -39,18 +42,47 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     start = time.perf_counter()
     info = AccessInfo(_request_id(request))
     request[ACCESS] = info
+    live, metrics = request.app[LIVE], request.app[METRICS]
+    generation = live.enter()
+    counted = request.path not in PUBLIC
+    if counted:
+        metrics.in_flight.inc()
     try:
-        response = await handler(request)
+        response = await _handle(request, handler, info)
+    except asyncio.CancelledError:
+        # The client went away (or the drain ran out): still one access line, with nginx's 499.
+        if counted:
+            info.outcome = info.outcome or "client_closed"
+            _done(request, info, CLIENT_CLOSED, time.perf_counter() - start)
+        raise
+    finally:
+        live.leave(generation)
+        if counted:
+            metrics.in_flight.dec()
+    response.headers["x-request-id"] = info.request_id
+    if live.draining:
+        # Ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
+        response.force_close()
+    if counted:
+        _done(request, info, response.status, time.perf_counter() - start)
+    return response
+
+
+def _done(request: web.Request, info: AccessInfo, status: int, seconds: float) -> None:
+    _access(request, info, status, seconds)
+    _measure(request, info, status, seconds)
+
+
+async def _handle(request: web.Request, handler: Handler, info: AccessInfo) -> web.StreamResponse:
+    try:
+        return await handler(request)
     except GatewayError as exc:
-        response = render_error(request, exc)
+        return render_error(request, exc)
     except web.HTTPException as exc:
-        response = render_error(request, _from_http(exc))
+        return render_error(request, _from_http(exc))
     except Exception:  # noqa: BLE001 - the last line of defence: no traceback ever reaches a client
         errors_log.exception("unhandled error", extra={"request_id": info.request_id, "path": request.path})
-        response = render_error(request, GatewayError("internal error; the request id is in x-request-id"))
-    response.headers["x-request-id"] = info.request_id
-    _access(request, info, response.status, time.perf_counter() - start)
-    return response
+        return render_error(request, GatewayError("internal error; the request id is in x-request-id"))
 
 
 def _from_http(exc: web.HTTPException) -> GatewayError:
@@ -76,28 +108,42 @@ def render_error(request: web.Request, error: GatewayError) -> web.Response:
     info = request.get(ACCESS)
     if info is not None:
         info.outcome = error.code
+        if isinstance(error, UpstreamFailure):
+            info.tries = error.attempts
+            info.attempts = len(error.attempts)
     return response
 
 
 def _access(request: web.Request, info: AccessInfo, status: int, seconds: float) -> None:
-    if request.path in PUBLIC:
-        return
-    log.info(
-        "request",
-        extra={
-            "request_id": info.request_id,
-            "method": request.method,
-            "path": request.path,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 2),
-            "dialect": info.dialect,
-            "model": info.model,
-            "key": info.key_name,
-            "provider": info.provider,
-            "attempts": info.attempts,
-            "outcome": info.outcome,
-        },
-    )
+    fields: dict[str, Any] = {
+        "request_id": info.request_id,
+        "method": request.method,
+        "path": request.path,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "dialect": info.dialect,
+        "model": info.model,
+        "key": info.key_name,
+        "provider": info.provider,
+        "attempts": info.attempts,
+        "outcome": info.outcome,
+    }
+    if log.isEnabledFor(logging.DEBUG) and info.query is not None:
+        # Queries may be personal data: they are logged only when an operator asks for debug.
+        fields["query"] = info.query[:256]
+    log.info("request", extra=fields)
+
+
+def _measure(request: web.Request, info: AccessInfo, status: int, seconds: float) -> None:
+    metrics = request.app[METRICS]
+    # A label value per client-chosen model name would let any client grow the series without bound.
+    model = info.model or "-"
+    if info.model is not None and info.model not in runtime(request.app).config.models:
+        model = "unknown"
+    metrics.request_done(model=model, dialect=info.dialect, status=status, seconds=seconds)
+    metrics.attempts_made(info.tries, model=model)
+    if info.provider is not None and info.usage is not None:
+        metrics.answered(provider=info.provider, documents=info.documents, usage=info.usage)
 
 
 @web.middleware

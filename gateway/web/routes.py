@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.dialects import CLIENT_ROUTES
-from gateway.web import admin, handlers
+from gateway.web import admin, handlers, openapi
 
 
 def setup(app: web.Application) -> None:
@@ -16,3 +16,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
     app.router.add_get("/admin/providers", admin.providers)
+    app.router.add_get("/metrics", handlers.metrics)
+    app.router.add_get("/openapi.json", openapi.handler)

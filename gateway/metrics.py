@@ -1,0 +1,125 @@
+"""Prometheus metrics: one registry per app, low-cardinality labels only (never a query or a key).
+
+The edge calls these after each request, from the attempt records the router already keeps, so the
+router and the providers stay unaware of metrics. A circuit breaker reports its state changes through
+`Metrics.breaker_changed` (pass the bound method to it as a plain callback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from gateway.model import Attempt, Usage
+
+#: `_created` series double the output and nobody here reads them.
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in the library
+
+PREFIX = "rerank_gateway"
+#: Seconds: from a cached local answer to a slow upstream at the default 30 s deadline.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: Breaker states as gauge values, so a graph shows trouble going up.
+BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+
+#: What a circuit breaker calls when a provider's state changes: (provider, state).
+BreakerListener = Callable[[str, str], None]
+
+
+class Metrics:
+    """Every gateway metric, registered in a registry of its own (many apps can live in one process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            f"{PREFIX}_requests",
+            "Client requests by model, client dialect and HTTP status.",
+            ["model", "dialect", "status"],
+            registry=r,
+        )
+        self.request_seconds = Histogram(
+            f"{PREFIX}_request_duration_seconds",
+            "Time to answer a client request.",
+            ["model", "dialect"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.in_flight = Gauge(f"{PREFIX}_in_flight_requests", "Client requests being handled now.", registry=r)
+        self.attempts = Counter(
+            f"{PREFIX}_upstream_attempts",
+            "Tries at an upstream provider, by outcome (ok, timeout, http_503, ...).",
+            ["provider", "outcome"],
+            registry=r,
+        )
+        self.upstream_seconds = Histogram(
+            f"{PREFIX}_upstream_duration_seconds",
+            "Time of one try at an upstream provider.",
+            ["provider", "result"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            f"{PREFIX}_fallbacks",
+            "Moves from one provider to the next within a client request.",
+            ["model"],
+            registry=r,
+        )
+        self.breaker = Gauge(
+            f"{PREFIX}_provider_breaker_state",
+            "Circuit breaker state per provider: 0 closed, 1 half-open, 2 open.",
+            ["provider"],
+            registry=r,
+        )
+        self.documents = Counter(
+            f"{PREFIX}_documents", "Documents ranked, by the provider that answered.", ["provider"], registry=r
+        )
+        self.tokens = Counter(
+            f"{PREFIX}_upstream_tokens", "Input tokens the answering provider reported.", ["provider"], registry=r
+        )
+        self.search_units = Counter(
+            f"{PREFIX}_upstream_search_units", "Search units the answering provider billed.", ["provider"], registry=r
+        )
+        self.reloads = Counter(
+            f"{PREFIX}_config_reloads", "Config reloads by result (ok, rejected).", ["result"], registry=r
+        )
+
+    def request_done(self, *, model: str, dialect: str, status: int, seconds: float) -> None:
+        """Count one finished client request and its duration."""
+        self.requests.labels(model, dialect, str(status)).inc()
+        self.request_seconds.labels(model, dialect).observe(seconds)
+
+    def attempts_made(self, attempts: Iterable[Attempt], *, model: str) -> None:
+        """Count the tries behind one client request, and each move to another provider."""
+        previous: str | None = None
+        for a in attempts:
+            self.attempts.labels(a.provider, a.outcome).inc()
+            result = "ok" if a.outcome == "ok" else "error"
+            self.upstream_seconds.labels(a.provider, result).observe(a.duration_ms / 1000)
+            if previous is not None and a.provider != previous:
+                self.fallbacks.labels(model).inc()
+            previous = a.provider
+
+    def answered(self, *, provider: str, documents: int, usage: Usage) -> None:
+        """Count the documents and the usage of the provider that answered."""
+        self.documents.labels(provider).inc(documents)
+        if usage.input_tokens:
+            self.tokens.labels(provider).inc(usage.input_tokens)
+        if usage.search_units:
+            self.search_units.labels(provider).inc(usage.search_units)
+
+    def breaker_changed(self, provider: str, state: str) -> None:
+        """Record a provider's new breaker state (`closed`, `half_open`, `open`) as a gauge.
+
+        The breaker itself writes the JSON log line, with the reason.
+        """
+        self.breaker.labels(provider).set(BREAKER_STATES[state])
+
+    def exposition(self) -> bytes:
+        """The registry in the Prometheus text format."""
+        return prometheus_client.generate_latest(self.registry)
+
+
+#: The Content-Type of `exposition()`.
+CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST

@@ -1,0 +1,129 @@
+"""Config reload without restart: on SIGHUP and when the config file changes.
+
+A new config is validated and its runtime started before it replaces the old one; an invalid
+config is logged and the old one kept. Requests keep the runtime they started on; the old runtime
+is closed only once every request that may use it has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+import attrs
+
+from gateway import config as config_mod
+from gateway import logs
+from gateway import runtime as runtime_mod
+from gateway.config import Config, ConfigError
+from gateway.metrics import Metrics
+from gateway.runtime import Runtime
+from gateway.web.keys import Live
+
+log = logging.getLogger("gateway.reload")
+
+
+@attrs.define
+class Reloader:
+    """Reloads one config file into one app's `Live` holder."""
+
+    live: Live
+    metrics: Metrics
+    path: str
+    #: A `--log-level` given on the command line wins over the config's `log_level`.
+    log_level_override: str | None = None
+    _lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
+    _tasks: set[asyncio.Task[object]] = attrs.field(factory=set)
+
+    async def reload(self, reason: str) -> bool:
+        """Load, validate and swap in the config file; False (old config kept) when it is invalid."""
+        async with self._lock:  # two triggers at once must not interleave their swaps
+            try:
+                config = config_mod.load(self.path)
+            except ConfigError as exc:
+                self.metrics.reloads.labels("rejected").inc()
+                log.error(
+                    "config reload rejected; keeping the running config",
+                    extra={"reason": reason, "path": self.path, "problems": exc.problems},
+                )
+                return False
+            try:
+                new = runtime_mod.rebuild(self.live.current, config)
+                await new.start()
+            except Exception:  # a valid config whose providers fail to start: keep serving the old one
+                self.metrics.reloads.labels("rejected").inc()
+                log.exception("config reload failed; keeping the running config", extra={"reason": reason})
+                return False
+            old, generation = self.live.swap(new)
+            self._keep(asyncio.create_task(self._retire(old, generation)))
+        self._applied(config, old.config, reason=reason)
+        return True
+
+    def trigger(self, reason: str) -> None:
+        """Start a reload from a signal handler (which cannot await)."""
+        self._keep(asyncio.get_running_loop().create_task(self.reload(reason)))
+
+    def _keep(self, task: asyncio.Task[object]) -> None:
+        self._tasks.add(task)  # a reference until done, as asyncio asks; aclose waits for them
+        task.add_done_callback(self._tasks.discard)
+
+    async def _retire(self, old: Runtime, generation: int) -> None:
+        await self.live.drained(generation)
+        try:
+            await old.close()
+        except Exception:  # a failed close must not stop later reloads (logged with its type)
+            log.exception("closing the previous config's providers failed")
+
+    def _applied(self, config: Config, previous: Config, *, reason: str) -> None:
+        self.metrics.reloads.labels("ok").inc()
+        if self.log_level_override is None:
+            logs.set_level(config.log_level)
+        log.info(
+            "config reloaded",
+            extra={
+                "reason": reason,
+                "path": self.path,
+                "generation": self.live.generation,
+                "models": sorted(config.models),
+            },
+        )
+        for warning in config.warnings:
+            log.warning(warning)
+        if config.server != previous.server or config.limits.max_body_bytes != previous.limits.max_body_bytes:
+            log.warning("`server` settings and `limits.max_body_bytes` take effect only after a restart")
+
+    async def aclose(self) -> None:
+        """Wait for pending reloads and for old runtimes to close (their requests have drained by now)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+Stamp = tuple[str, int, int, int, int, int]
+
+
+def stamp(path: str) -> Stamp | None:
+    """What identifies the file's current content: where its symlinks lead, inodes, mtime, size.
+
+    Kubernetes updates a mounted ConfigMap by pointing the `..data` symlink at a new directory,
+    so the path's own stat never changes; following the links catches the swap.
+    """
+    try:
+        link = os.lstat(path)
+        target = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.realpath(path), link.st_ino, link.st_mtime_ns, target.st_ino, target.st_mtime_ns, target.st_size)
+
+
+async def watch(path: str, *, interval: float, on_change: Callable[[str], Awaitable[bool]]) -> None:
+    """Poll `path` every `interval` seconds and call `on_change` when it changes; runs until cancelled."""
+    last = stamp(path)
+    while True:
+        await asyncio.sleep(interval)
+        now = stamp(path)
+        if now is not None and now != last:
+            await on_change("file changed")
+        if now is not None:
+            last = now

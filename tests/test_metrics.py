@@ -1,0 +1,127 @@
+"""Prometheus metrics at /metrics: parsed with the Prometheus text parser, moving with traffic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.metrics import Metrics
+from tests.conftest import SEED, StartFake, StartGateway, model
+from tests.fakes.upstream import status
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+async def scrape(client: TestClient[Any, Any]) -> Samples:
+    """Every sample of /metrics, keyed by name and label set."""
+    resp = await client.get("/metrics")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/plain")
+    text = await resp.text()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """One sample's value; 0 when the series does not exist yet."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def failover_gateway(start_fake: StartFake, start_gateway: StartGateway) -> TestClient[Any, Any]:
+    """A gateway whose model `m` tries a Cohere fake that fails once, then a Jina fake."""
+    first, first_url = await start_fake("cohere")
+    first.then(status(503))
+    _, second_url = await start_fake("jina")
+    return await start_gateway(
+        {
+            "providers": {
+                "a": {"type": "cohere", "base_url": first_url, "max_retries": 0},
+                "b": {"type": "jina", "base_url": second_url},
+            },
+            "models": {"m": model(("a", "x"), ("b", "y"))},
+        }
+    )
+
+
+async def test_counters_move_with_traffic(start_fake: StartFake, start_gateway: StartGateway) -> None:
+    """A request that fails over counts the request, both attempts, one fallback, documents and tokens."""
+    client = await failover_gateway(start_fake, start_gateway)
+    before = await scrape(client)
+    resp = await client.post("/v1/rerank", json=SEED)
+    assert resp.status == 200
+    after = await scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("rerank_gateway_requests_total", model="m", dialect="cohere", status="200") == 1
+    assert moved("rerank_gateway_upstream_attempts_total", provider="a", outcome="http_503") == 1
+    assert moved("rerank_gateway_upstream_attempts_total", provider="b", outcome="ok") == 1
+    assert moved("rerank_gateway_fallbacks_total", model="m") == 1
+    assert moved("rerank_gateway_documents_total", provider="b") == 4
+    assert moved("rerank_gateway_upstream_tokens_total", provider="b") == 40
+    assert moved("rerank_gateway_request_duration_seconds_count", model="m", dialect="cohere") == 1
+    assert moved("rerank_gateway_upstream_duration_seconds_count", provider="a", result="error") == 1
+    assert moved("rerank_gateway_upstream_duration_seconds_count", provider="b", result="ok") == 1
+    assert value(after, "rerank_gateway_in_flight_requests") == 0
+
+
+async def test_failures_are_counted_with_their_status(start_gateway: StartGateway, dead_url: str) -> None:
+    """A request whose only provider refuses connections counts as a 502 with its failed attempts."""
+    provider = {"type": "cohere", "base_url": dead_url, "max_retries": 1}
+    client = await start_gateway({"providers": {"a": provider}, "models": {"m": model(("a", "x"))}})
+    resp = await client.post("/v1/rerank", json=SEED)
+    assert resp.status == 502
+    samples = await scrape(client)
+    assert value(samples, "rerank_gateway_requests_total", model="m", dialect="cohere", status="502") == 1
+    # A refused connection is not retried on the same host (it fails over at once), even with max_retries.
+    assert value(samples, "rerank_gateway_upstream_attempts_total", provider="a", outcome="connect_error") == 1
+    assert value(samples, "rerank_gateway_fallbacks_total", model="m") == 0
+
+
+async def test_client_chosen_names_do_not_become_labels(start_gateway: StartGateway) -> None:
+    """An unknown model is counted as `unknown`, so clients cannot create series at will."""
+    client = await start_gateway({"providers": {"l": {"type": "local"}}, "models": {"m": model(("l", "bm25"))}})
+    resp = await client.post("/v1/rerank", json={**SEED, "model": "made-up-by-a-client"})
+    assert resp.status == 404
+    samples = await scrape(client)
+    assert value(samples, "rerank_gateway_requests_total", model="unknown", dialect="cohere", status="404") == 1
+    assert not any("made-up-by-a-client" in str(labels) for _, labels in samples)
+
+
+async def test_probes_and_scrapes_are_not_counted(start_gateway: StartGateway) -> None:
+    """Probes and scrapes leave the request counters alone, so they do not drown the traffic."""
+    client = await start_gateway({"providers": {"l": {"type": "local"}}, "models": {"m": model(("l", "bm25"))}})
+    for path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
+        assert (await client.get(path)).status == 200
+    samples = await scrape(client)
+    assert not [key for key in samples if key[0] == "rerank_gateway_requests_total"]
+
+
+async def test_each_app_has_its_own_registry(start_gateway: StartGateway) -> None:
+    """Two gateways in one process count separately."""
+    config = {"providers": {"l": {"type": "local"}}, "models": {"m": model(("l", "bm25"))}}
+    one, two = await start_gateway(config), await start_gateway(config)
+    assert (await one.post("/v1/rerank", json=SEED)).status == 200
+    assert value(await scrape(one), "rerank_gateway_requests_total", model="m", dialect="cohere", status="200") == 1
+    assert value(await scrape(two), "rerank_gateway_requests_total", model="m", dialect="cohere", status="200") == 0
+
+
+def test_breaker_hook_sets_the_gauge() -> None:
+    """The function a circuit breaker calls sets the per-provider state gauge (0 closed, 2 open)."""
+    metrics = Metrics()
+    metrics.breaker_changed("a", "open")
+    metrics.breaker_changed("b", "closed")
+    metrics.breaker_changed("b", "half_open")
+    samples = {
+        (s.name, s.labels.get("provider")): s.value
+        for family in text_string_to_metric_families(metrics.exposition().decode())
+        for s in family.samples
+    }
+    assert samples[("rerank_gateway_provider_breaker_state", "a")] == 2
+    assert samples[("rerank_gateway_provider_breaker_state", "b")] == 1

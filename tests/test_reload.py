@@ -1,0 +1,114 @@
+"""Config reload in process: validated first, old config kept when invalid, in-flight requests keep their config."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient
+
+from gateway.reload import Reloader, stamp, watch
+from gateway.web.keys import LIVE, METRICS
+from tests.conftest import SEED, StartFake, StartGateway, model
+from tests.fakes.upstream import ok
+from tests.gateway_process import configmap, until, write_config
+
+
+def single(name: str, dialect: str, url: str) -> dict[str, Any]:
+    """A config whose model `m` is served by one provider `name`."""
+    return {"providers": {name: {"type": dialect, "base_url": url}}, "models": {"m": model((name, "x"))}}
+
+
+def reloader_for(client: TestClient[Any, Any], path: Path) -> Reloader:
+    """The reloader the server would attach to this app, reading `path`."""
+    return Reloader(client.app[LIVE], client.app[METRICS], str(path))
+
+
+async def test_in_flight_request_finishes_on_the_config_it_started_with(
+    start_fake: StartFake, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    """A slow request started before a reload is answered by the old provider; new requests go to the new one."""
+    slow, slow_url = await start_fake("cohere", default=ok(delay=0.5))
+    _, new_url = await start_fake("jina")
+    client = await start_gateway(single("old", "cohere", slow_url))
+    reloader = reloader_for(client, write_config(tmp_path / "config.yaml", single("new", "jina", new_url)))
+    first = asyncio.create_task(client.post("/v1/rerank", json=SEED))
+    await until(lambda: slow.calls >= 1)
+    assert await reloader.reload("test")
+    second = await client.post("/v1/rerank", json=SEED)
+    assert (second.status, second.headers["x-rerank-provider"]) == (200, "new")
+    answer = await first
+    assert (answer.status, answer.headers["x-rerank-provider"]) == (200, "old")
+    await reloader.aclose()
+
+
+async def test_invalid_config_is_rejected_and_the_old_one_kept(
+    start_gateway: StartGateway, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A config naming an unknown provider is refused with its problems logged; the old config still serves."""
+    client = await start_gateway({"providers": {"l": {"type": "local"}}, "models": {"m": model(("l", "bm25"))}})
+    broken = {"providers": {"l": {"type": "local"}}, "models": {"m": model(("ghost", "x"))}}
+    reloader = reloader_for(client, write_config(tmp_path / "config.yaml", broken))
+    caplog.set_level(logging.INFO)
+    assert not await reloader.reload("test")
+    resp = await client.post("/v1/rerank", json=SEED)
+    assert (resp.status, resp.headers["x-rerank-provider"]) == (200, "l")
+    [record] = [r for r in caplog.records if r.name == "gateway.reload"]
+    assert record.levelname == "ERROR"
+    assert vars(record)["problems"] == ["$.models.m.providers[0].provider: unknown provider 'ghost'"]
+
+
+async def test_no_request_fails_during_reloads_under_load(
+    start_fake: StartFake, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    """Clients hammering the gateway while it reloads back and forth between two configs all get 200."""
+    _, a_url = await start_fake("cohere", default=ok(delay=0.02))
+    _, b_url = await start_fake("jina", default=ok(delay=0.02))
+    configs = [single("a", "cohere", a_url), single("b", "jina", b_url)]
+    client = await start_gateway(configs[0])
+    path = tmp_path / "config.yaml"
+    reloader = reloader_for(client, path)
+    results: list[tuple[int, str]] = []
+
+    async def hammer() -> None:
+        for _ in range(30):
+            resp = await client.post("/v1/rerank", json=SEED)
+            results.append((resp.status, resp.headers.get("x-rerank-provider", "-")))
+
+    clients = [asyncio.create_task(hammer()) for _ in range(6)]
+    for i in range(6):
+        await asyncio.sleep(0.05)
+        write_config(path, configs[(i + 1) % 2])
+        assert await reloader.reload("test")
+    await asyncio.gather(*clients)
+    await reloader.aclose()
+    assert {status for status, _ in results} == {200}
+    assert {provider for _, provider in results} == {"a", "b"}
+
+
+async def test_a_configmap_symlink_swap_is_noticed(tmp_path: Path) -> None:
+    """Swapping `..data` changes the file's stamp and wakes the watcher, though the path's own link is unchanged."""
+    configmap(tmp_path, "v1", {"models": {}})
+    path = str(tmp_path / "config.yaml")
+    before = stamp(path)
+    changed = asyncio.Event()
+
+    async def on_change(reason: str) -> bool:
+        changed.set()
+        return True
+
+    watcher = asyncio.create_task(watch(path, interval=0.01, on_change=on_change))
+    await asyncio.sleep(0.05)
+    assert not changed.is_set()
+    configmap(tmp_path, "v2", {"models": {}})
+    await asyncio.wait_for(changed.wait(), 10)
+    watcher.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watcher
+    assert stamp(path) != before
+    assert orjson.loads((tmp_path / "config.yaml").read_bytes()) == {"models": {}}
