@@ -30,6 +30,7 @@ def create_app(
     app[LIVE] = Live(runtime_mod.build(config, attempts=attempts, resilience=resilience, state=app[STATE]))
     app[ROUTE_DIALECTS] = CLIENT_ROUTES
     app[METRICS] = Metrics()
+    app[METRICS].watch_state(app[STATE].counters.snapshot)
     # Breakers outlive reloads (the runtime hands them on), so one subscription lasts.
     app[LIVE].current.resilience.breakers.subscribe(app[METRICS].breaker_changed)
     routes.setup(app)

@@ -7,10 +7,12 @@ router and the providers stay unaware of metrics. A circuit breaker reports its 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from gateway.model import Attempt, Usage
 
@@ -85,6 +87,10 @@ class Metrics:
             f"{PREFIX}_config_reloads", "Config reloads by result (ok, rejected).", ["result"], registry=r
         )
 
+    def watch_state(self, snapshot: Callable[[], Mapping[str, int]]) -> None:
+        """Expose the shared-state layer's counters (score cache, Redis), read at scrape time."""
+        self.registry.register(StateCollector(snapshot))
+
     def request_done(self, *, model: str, dialect: str, status: int, seconds: float) -> None:
         """Count one finished client request and its duration."""
         self.requests.labels(model, dialect, str(status)).inc()
@@ -123,3 +129,36 @@ class Metrics:
 
 #: The Content-Type of `exposition()`.
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
+
+
+class StateCollector(Collector):
+    """The score cache's and Redis' counters, read from the state layer when Prometheus scrapes."""
+
+    def __init__(self, snapshot: Callable[[], Mapping[str, int]]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snapshot()
+        requests = CounterMetricFamily(
+            f"{PREFIX}_cache_requests",
+            "Cacheable requests by score-cache outcome (hit, partial, miss).",
+            labels=["outcome"],
+        )
+        for outcome in ("hit", "partial", "miss"):
+            requests.add_metric([outcome], s[f"cache_{outcome}"])
+        documents = CounterMetricFamily(
+            f"{PREFIX}_cache_documents",
+            "Documents of cacheable requests, by where their score came from (cache, upstream).",
+            labels=["source"],
+        )
+        documents.add_metric(["cache"], s["cache_documents_cached"])
+        documents.add_metric(["upstream"], s["cache_documents_upstream"])
+        yield requests
+        yield documents
+        yield CounterMetricFamily(
+            f"{PREFIX}_redis_errors", "Redis commands that failed or timed out.", value=s["redis_errors"]
+        )
+        yield CounterMetricFamily(
+            f"{PREFIX}_redis_fallbacks", "Switches from Redis to local state.", value=s["redis_fallbacks"]
+        )
+        yield GaugeMetricFamily(f"{PREFIX}_redis_up", "1 while shared state is in Redis, else 0.", value=s["redis_up"])

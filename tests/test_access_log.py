@@ -71,6 +71,7 @@ async def test_one_access_line_per_request(
     first, second = access[0], access[1]
     assert (first["status"], first["attempts"], first["provider"], first["outcome"]) == (502, 1, None, "upstream_error")
     assert (second["status"], second["attempts"], second["provider"], second["outcome"]) == (200, 1, "up", "ok")
+    assert (first["cache"], second["cache"]) == (None, "miss")
     for line in access:
         assert line["level"] == "info"
         assert {"request_id", "model", "dialect", "status", "duration_ms", "provider", "attempts"} <= set(line)

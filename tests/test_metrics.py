@@ -125,3 +125,21 @@ def test_breaker_hook_sets_the_gauge() -> None:
     }
     assert samples[("rerank_gateway_provider_breaker_state", "a")] == 2
     assert samples[("rerank_gateway_provider_breaker_state", "b")] == 1
+
+
+async def test_score_cache_and_redis_state_are_exported(start_fake: StartFake, start_gateway: StartGateway) -> None:
+    """A miss then a hit move the cache counters; without Redis, redis_up reads 0."""
+    fake, url = await start_fake("cohere")
+    client = await start_gateway(
+        {"providers": {"c": {"type": "cohere", "base_url": url}}, "models": {"m": model(("c", "x"))}}
+    )
+    for _ in range(2):
+        assert (await client.post("/v1/rerank", json=SEED)).status == 200
+    samples = await scrape(client)
+    assert fake.calls == 1
+    assert value(samples, "rerank_gateway_cache_requests_total", outcome="miss") == 1
+    assert value(samples, "rerank_gateway_cache_requests_total", outcome="hit") == 1
+    assert value(samples, "rerank_gateway_cache_documents_total", source="upstream") == len(SEED["documents"])
+    assert value(samples, "rerank_gateway_cache_documents_total", source="cache") == len(SEED["documents"])
+    assert value(samples, "rerank_gateway_redis_up") == 0
+    assert value(samples, "rerank_gateway_redis_fallbacks_total") == 0

@@ -38,6 +38,7 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         result = await rt.router.rerank(rerank, timeout=_client_timeout(request))
         info.provider = result.provider
         info.attempts = len(result.attempts)
+        info.cache = result.cache
         info.outcome = "ok"
         info.tries, info.documents, info.usage = result.attempts, len(rerank.documents), result.usage
         response = web.Response(body=orjson.dumps(speaker.render(result, rerank)), content_type=JSON)

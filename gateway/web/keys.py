@@ -71,6 +71,8 @@ class AccessInfo:
     provider: str | None = None
     attempts: int = 0
     outcome: str | None = None
+    #: What the score cache did: hit, partial, miss or off.
+    cache: str | None = None
     #: What metrics need beyond the log line: each try, and what the answering provider did.
     tries: tuple[Attempt, ...] = ()
     documents: int = 0

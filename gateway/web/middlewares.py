@@ -127,6 +127,7 @@ def _access(request: web.Request, info: AccessInfo, status: int, seconds: float)
         "provider": info.provider,
         "attempts": info.attempts,
         "outcome": info.outcome,
+        "cache": info.cache,
     }
     if log.isEnabledFor(logging.DEBUG) and info.query is not None:
         # Queries may be personal data: they are logged only when an operator asks for debug.
