@@ -30,6 +30,12 @@ class BadRequest(GatewayError):
         self.field = field
 
 
+class EmptyInput(BadRequest):
+    """Raised when a request has no documents (TEI calls this error type `Empty`)."""
+
+    code = "empty_input"
+
+
 class PayloadTooLarge(BadRequest):
     """Raised when a request exceeds a configured size limit."""
 

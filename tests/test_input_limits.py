@@ -52,3 +52,26 @@ async def test_defaults_fit_thousands_of_documents(start_gateway: StartGateway) 
     client = await start_gateway(cfg)
     body = {"model": "m", "query": "apple", "documents": [f"document {i}" for i in range(5000)], "top_n": 3}
     assert (await client.post("/v1/rerank", json=body)).status == 200
+
+
+async def test_limits_name_the_fields_of_the_clients_dialect(start_gateway: StartGateway) -> None:
+    """TEI and NIM clients see `texts`, `passages` and `query.text` in limit errors, in their envelopes."""
+    client = await start_gateway(config())
+    tei = await client.post("/rerank", json={"query": "q", "texts": ["a", "b" * 101]})
+    assert tei.status == 400
+    assert (await tei.json())["error"].startswith("$.texts[1]: longer than the limit of 100")
+    nim = {"model": "m", "query": {"text": "q" * 51}, "passages": [{"text": "a"}]}
+    resp = await client.post("/v1/ranking", json=nim)
+    assert resp.status == 400
+    assert (await resp.json())["field"] == "$.query.text"
+    resp = await client.post("/v1/ranking", json={**nim, "query": {"text": "q"}, "passages": [{"text": "a"}] * 6})
+    assert resp.status == 413
+    assert (await resp.json())["field"] == "$.passages"
+
+
+async def test_empty_texts_is_teis_empty_error(start_gateway: StartGateway) -> None:
+    """An empty `texts` list gets TEI's own `Empty` error type, as TEI answers it."""
+    client = await start_gateway(config())
+    resp = await client.post("/rerank", json={"query": "q", "texts": []})
+    assert resp.status == 400
+    assert (await resp.json())["error_type"] == "Empty"

@@ -59,7 +59,22 @@ PROVIDER_DIALECTS: Mapping[str, ProviderDialect] = {
     )
 }
 
+#: Where a client dialect's request carries the documents and the query, for errors found after
+#: parsing (size limits); dialects not listed use `$.documents` and `$.query`.
+WIRE_PATHS: Mapping[str, Mapping[str, str]] = {
+    "tei": {"documents": "$.texts", "query": "$.query"},
+    "nvidia": {"documents": "$.passages", "query": "$.query.text"},
+}
+
 #: Every config `type` a provider may have; `local` answers in process.
 PROVIDER_TYPES = frozenset(PROVIDER_DIALECTS) | {"local"}
 
-__all__ = ["CLIENT_ROUTES", "PROVIDER_DIALECTS", "PROVIDER_TYPES", "ClientDialect", "ProviderDialect", "pick"]
+__all__ = [
+    "CLIENT_ROUTES",
+    "PROVIDER_DIALECTS",
+    "PROVIDER_TYPES",
+    "WIRE_PATHS",
+    "ClientDialect",
+    "ProviderDialect",
+    "pick",
+]

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import attrs
 
 from gateway.convert import STRICT, TOLERANT, error_paths
-from gateway.errors import BadRequest, GatewayError, InvalidResponse, UpstreamFailure
+from gateway.errors import BadRequest, EmptyInput, GatewayError, InvalidResponse, UpstreamFailure
 from gateway.model import Attempt, Document, Original, Ranked, Ranking, RerankRequest, RerankResult, Usage
 
 #: Converter for client payloads: unknown keys and wrong types are a 400.
@@ -96,7 +96,7 @@ def documents_from(
 ) -> tuple[Document, ...]:
     """Turn client documents (strings or objects) into internal documents, with a 400 per bad one."""
     if not items:
-        raise BadRequest(f"{path}: must contain at least one document", field=path)
+        raise EmptyInput(f"{path}: must contain at least one document", field=path)
     docs = []
     for i, item in enumerate(items):
         if isinstance(item, str):

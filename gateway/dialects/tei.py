@@ -8,7 +8,7 @@ from typing import Any, Literal
 import attrs
 
 from gateway.dialects import base, outbound
-from gateway.errors import GatewayError
+from gateway.errors import EmptyInput, GatewayError
 from gateway.model import Document, Ranking, RerankRequest, RerankResult, Usage
 
 
@@ -59,7 +59,8 @@ class TeiClient:
         return rows
 
     def render_error(self, error: GatewayError) -> Any:
-        kind = ERROR_TYPES.get(error.status) or _error_type(error.status)
+        # TEI answers an empty `texts` with its own error type, which clients may match on.
+        kind = "Empty" if isinstance(error, EmptyInput) else ERROR_TYPES.get(error.status) or _error_type(error.status)
         return {"error": error.message, "error_type": kind, **base.error_fields(error)}
 
 

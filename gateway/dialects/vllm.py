@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 
 from gateway.dialects import base, outbound
-from gateway.errors import BadRequest, GatewayError
+from gateway.errors import BadRequest, EmptyInput, GatewayError
 from gateway.model import Document, Original, Ranking, RerankRequest, RerankResult
 
 
@@ -84,7 +84,7 @@ class VllmClient:
 def documents_from(items: Sequence[Original], path: str = "$.documents") -> tuple[Document, ...]:
     """Strings, or vLLM's multimodal `{"content": [parts]}`: text parts joined, the first image kept."""
     if not items:
-        raise BadRequest(f"{path}: must contain at least one document", field=path)
+        raise EmptyInput(f"{path}: must contain at least one document", field=path)
     return tuple(
         Document(item, item) if isinstance(item, str) else _content(item, f"{path}[{i}]")
         for i, item in enumerate(items)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 import orjson
 from aiohttp import web
 
 from gateway.config import Config, LimitsConfig
-from gateway.dialects import ClientDialect, pick
+from gateway.dialects import WIRE_PATHS, ClientDialect, pick
 from gateway.errors import BadRequest, PayloadTooLarge
 from gateway.metrics import CONTENT_TYPE
 from gateway.model import RerankRequest
@@ -33,7 +33,7 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         rerank = _with_model(speaker.parse(body), rt.config)
         info.model = rerank.model
         info.query = rerank.query
-        _check_limits(rerank, rt.config.limits)
+        _check_limits(rerank, rt.config.limits, paths=WIRE_PATHS.get(speaker.name, {}))
         await rt.admit(info.key_name, rerank)
         result = await rt.router.rerank(rerank, timeout=_client_timeout(request))
         info.provider = result.provider
@@ -87,17 +87,19 @@ def _client_timeout(request: web.Request) -> float | None:
     return seconds
 
 
-def _check_limits(request: RerankRequest, limits: LimitsConfig) -> None:
+def _check_limits(request: RerankRequest, limits: LimitsConfig, *, paths: Mapping[str, str]) -> None:
+    """Apply the configured size limits, naming fields as the client's dialect names them."""
+    documents, query = paths.get("documents", "$.documents"), paths.get("query", "$.query")
     if len(request.documents) > limits.max_documents:
         raise PayloadTooLarge(
-            f"$.documents: {len(request.documents)} documents is over the limit of {limits.max_documents}",
-            field="$.documents",
+            f"{documents}: {len(request.documents)} documents is over the limit of {limits.max_documents}",
+            field=documents,
         )
     if len(request.query) > limits.max_query_chars:
-        raise BadRequest(f"$.query: longer than the limit of {limits.max_query_chars} characters", field="$.query")
+        raise BadRequest(f"{query}: longer than the limit of {limits.max_query_chars} characters", field=query)
     for i, doc in enumerate(request.documents):
         if len(doc.text) > limits.max_document_chars:
-            at = f"$.documents[{i}]"
+            at = f"{documents}[{i}]"
             raise BadRequest(f"{at}: longer than the limit of {limits.max_document_chars} characters", field=at)
 
 
