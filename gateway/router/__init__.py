@@ -50,7 +50,8 @@ class Router:
         plan = self.plans.get(request.model)
         if plan is None:
             raise NotFound(f"model {request.model!r} does not exist; GET /v1/models lists the models")
-        budget = plan.timeout if timeout is None else min(timeout, self.max_timeout)
+        # A client's deadline may only shorten the model's, never lengthen it.
+        budget = plan.timeout if timeout is None else min(timeout, plan.timeout, self.max_timeout)
         call = Call(request=request, deadline=self.attempts.clock() + budget, guard=self.guard)
         self.guard.budget.deposit()
         steps = routing.order(plan.steps, self.rng)
@@ -105,13 +106,16 @@ def _failure(model: str, call: Call, *, timed_out: bool) -> GatewayError:
     if log and all(a.outcome == "unservable" for a in log):
         reasons = "; ".join(f"{a.provider}: {a.detail}" for a in log)
         return BadRequest(f"no provider of model {model!r} can serve this request ({reasons})", field="$.documents")
-    tried = [a for a in log if a.outcome not in ("breaker_open", COOLDOWN)]
+    # A deadline that left no room for any try is still the deadline passing, not an outage.
+    if timed_out:
+        return UpstreamFailure(f"model {model!r}: the request deadline passed", status=504, attempts=log)
+    # Skipped providers (open breaker, cool-down, cannot take these documents) made no call: when
+    # no provider was called, nothing is available, however many were skipped for which reason.
+    tried = [a for a in log if a.outcome not in ("breaker_open", COOLDOWN, "unservable")]
     if not tried:
         return UpstreamFailure(
             f"no provider of model {model!r} is available", status=503, attempts=log, retry_after=_cap(call.retry_after)
         )
-    if timed_out:
-        return UpstreamFailure(f"model {model!r}: the request deadline passed", status=504, attempts=log)
     if all(a.status in (429, 503) for a in tried):
         return UpstreamFailure(
             f"every provider of model {model!r} is overloaded",
