@@ -53,7 +53,6 @@ class Router:
         # A client's deadline may only shorten the model's, never lengthen it.
         budget = plan.timeout if timeout is None else min(timeout, plan.timeout, self.max_timeout)
         call = Call(request=request, deadline=self.attempts.clock() + budget, guard=self.guard)
-        self.guard.budget.deposit()
         steps = routing.order(plan.steps, self.rng)
         try:
             if plan.hedge is None:

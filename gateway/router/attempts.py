@@ -74,6 +74,8 @@ class Call:
     retry_after: float | None = None
     #: What the score cache did for the answer: `hit`, `partial`, `miss` or `off`.
     cache: str = "off"
+    #: Whether this request paid into the retry budget: once, at its first upstream call.
+    deposited: bool = False
 
     def hint(self, seconds: float) -> None:
         """Remember a Retry-After (or a breaker's cool-down), keeping the soonest."""
@@ -157,6 +159,11 @@ class Attempts:
 
     async def _once(self, step: Step, call: Call, request: RerankRequest) -> Ranking:
         remaining = await self._admit(step, call)
+        if not call.deposited:
+            # Only requests that reach an upstream fund retries: answers from the score cache and
+            # providers skipped by their breaker made no first attempt a retry could stand for.
+            call.guard.budget.deposit()
+            call.deposited = True
         name = step.provider.name
         breakers = call.guard.breakers
         start = self.clock()
