@@ -6,6 +6,7 @@ is open; with hedging on, a slow attempt gets a parallel one at the next provide
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 
@@ -32,6 +33,17 @@ class Plan:
     timeout: float
     hedge: HedgeConfig | None = None
 
+    @property
+    def slow_call(self) -> float:
+        """The model's cap on the slow-call threshold of its providers' breakers.
+
+        A try the request stops (its deadline, a won hedge) counts as failed once it ran the
+        breaker's `slow_call`, or less when this model's own settings already call that slow: half
+        its deadline, or its hedge delay. Only the operator's settings count, never a client's
+        shorter deadline, so a client's tight `x-request-timeout` cannot open a healthy breaker.
+        """
+        return min(self.timeout / 2, self.hedge.delay if self.hedge is not None else math.inf)
+
 
 @attrs.frozen(kw_only=True)
 class Router:
@@ -52,7 +64,7 @@ class Router:
             raise NotFound(f"model {request.model!r} does not exist; GET /v1/models lists the models")
         # A client's deadline may only shorten the model's, never lengthen it.
         budget = plan.timeout if timeout is None else min(timeout, plan.timeout, self.max_timeout)
-        call = Call(request=request, deadline=self.attempts.clock() + budget, guard=self.guard)
+        call = Call(request=request, deadline=self.attempts.clock() + budget, guard=self.guard, slow=plan.slow_call)
         steps = routing.order(plan.steps, self.rng)
         try:
             if plan.hedge is None:
