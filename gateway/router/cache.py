@@ -2,9 +2,9 @@
 
 A score is kept per (provider entry, upstream model, request options, query, document text and
 image) and only reused for that same provider entry, so two providers' score scales never meet in
-one answer.
-Only the documents without a cached score go upstream, in one sub-request with `top_n` None so
-that every one of their scores comes back; the answer merges both, indexed into the client's list.
+one answer. Only the documents without a cached score go upstream, in one sub-request with `top_n`
+None so that every one of their scores comes back; the answer merges both, indexed into the
+client's list.
 """
 
 from __future__ import annotations
