@@ -84,6 +84,8 @@ class BreakerConfig:
     cooldown: float = 15.0
     #: Longest a Retry-After may keep the breaker open.
     max_open: float = 300.0
+    #: Seconds after which a try the request stopped (its deadline, a won hedge) counts as failed.
+    slow_call: float = 5.0
 
 
 @attrs.frozen(kw_only=True)
@@ -378,7 +380,7 @@ def _positive(at: str, **values: float) -> list[str]:
 
 
 def _check_breaker(at: str, b: BreakerConfig) -> list[str]:
-    problems = _positive(at, window=b.window, cooldown=b.cooldown, max_open=b.max_open)
+    problems = _positive(at, window=b.window, cooldown=b.cooldown, max_open=b.max_open, slow_call=b.slow_call)
     problems += [
         f"{at}.{k}: must be at least 1" for k, v in (("failures", b.failures), ("min_calls", b.min_calls)) if v < 1
     ]

@@ -37,13 +37,14 @@ async def test_defaults() -> None:
     assert (r.max_request_timeout, r.max_hedges, r.trust_env) == (300.0, 32, False)
     assert (r.retry_budget.ratio, r.retry_budget.min_per_second, r.retry_budget.window) == (0.2, 1.0, 10.0)
     b = r.breaker
-    assert (b.failures, b.failure_rate, b.window, b.min_calls, b.cooldown, b.max_open) == (
+    assert (b.failures, b.failure_rate, b.window, b.min_calls, b.cooldown, b.max_open, b.slow_call) == (
         5,
         0.5,
         30.0,
         20,
         15.0,
         300.0,
+        5.0,
     )
 
 
@@ -62,7 +63,7 @@ async def test_bad_values_are_named_by_path() -> None:
         {
             "resilience": {
                 "max_request_timeout": 0,
-                "breaker": {"failures": 0, "failure_rate": 1.5, "cooldown": -1},
+                "breaker": {"failures": 0, "failure_rate": 1.5, "cooldown": -1, "slow_call": 0},
                 "retry_budget": {"ratio": -0.1},
                 "max_hedges": -1,
             },
@@ -76,6 +77,7 @@ async def test_bad_values_are_named_by_path() -> None:
         "$.resilience.breaker.failures: must be at least 1",
         "$.resilience.breaker.failure_rate: must be greater than 0 and at most 1",
         "$.resilience.breaker.cooldown: must be greater than 0",
+        "$.resilience.breaker.slow_call: must be greater than 0",
         "$.resilience.retry_budget: ratio and min_per_second must be 0 or more",
         "$.resilience.max_hedges: must be 0 or more",
         "$.providers.a.health_check.interval: must be greater than 0",

@@ -28,7 +28,7 @@ def check_scores(data: dict[str, Any], docs: list[str], query: str = QUERY) -> N
         assert r["relevance_score"] == det_score(query, docs[r["index"]])
 
 
-async def rerank(client: Any, docs: list[str], **extra: Any) -> tuple[dict[str, Any], str]:
+async def rerank(client: Any, docs: list[Any], **extra: Any) -> tuple[dict[str, Any], str]:
     body = {"model": "m", "query": QUERY, "documents": docs, **extra}
     resp = await client.post("/v1/rerank", json=body)
     assert resp.status == 200, await resp.text()
@@ -175,3 +175,41 @@ async def test_object_documents_are_keyed_by_what_goes_upstream(
     assert fake.received[-1]["documents"] == [{"title": 1}]
     body["documents"] = [{"title": "1"}]  # the same text for the gateway, another object for the provider
     assert (await client.post(route, json=body)).headers["x-rerank-cache"] == "miss"
+
+
+async def test_image_documents_are_keyed_by_their_image(start_fake: StartFake, start_gateway: StartGateway) -> None:
+    """Two image-only documents (both with the text "") keep their own scores; the same image hits."""
+    fake, url = await start_fake("jina")
+    client = await start_gateway(
+        {"providers": {"j": {"type": "jina", "base_url": url, "max_retries": 0}}, "models": {"m": model(("j", "m0"))}}
+    )
+    cat, dog = {"image": "https://example.com/cat.png"}, {"image": "https://example.com/dog.png"}
+    first, cache = await rerank(client, [cat, "x"])
+    assert cache == "miss"
+    second, cache = await rerank(client, [dog, "x"])
+    assert cache == "partial"
+    assert fake.received[-1]["documents"] == [dog]
+    scores = [{r["index"]: r["relevance_score"] for r in d["results"]} for d in (first, second)]
+    assert scores[0][0] == det_score(QUERY, '{"image":"https://example.com/cat.png"}')
+    assert scores[1][0] == det_score(QUERY, '{"image":"https://example.com/dog.png"}')
+    assert (await rerank(client, [cat]))[1] == "hit"
+
+
+async def test_a_text_only_provider_never_answers_images_from_cache(
+    start_fake: StartFake, start_gateway: StartGateway
+) -> None:
+    """A text score cached at a text-only provider is not reused for an image document with that text."""
+    _, cohere_url = await start_fake("cohere")
+    jina, jina_url = await start_fake("jina")
+    providers = {
+        "text": {"type": "cohere", "base_url": cohere_url, "max_retries": 0},
+        "images": {"type": "jina", "base_url": jina_url, "max_retries": 0},
+    }
+    client = await start_gateway({"providers": providers, "models": {"m": model(("text", "x"), ("images", "m0"))}})
+    body: dict[str, Any] = {"model": "m", "query": QUERY, "documents": ["a cat"]}
+    assert (await client.post("/v1/rerank", json=body)).headers["x-rerank-provider"] == "text"
+    body["documents"] = [{"image": "https://example.com/cat.png", "text": "a cat"}]
+    resp = await client.post("/v1/rerank", json=body)
+    assert resp.status == 200, await resp.text()
+    assert resp.headers["x-rerank-provider"] == "images"
+    assert jina.received[-1]["documents"] == body["documents"]

@@ -6,6 +6,7 @@ is open; with hedging on, a slow attempt gets a parallel one at the next provide
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 
@@ -32,6 +33,17 @@ class Plan:
     timeout: float
     hedge: HedgeConfig | None = None
 
+    @property
+    def slow_call(self) -> float:
+        """The model's cap on the slow-call threshold of its providers' breakers.
+
+        A try the request stops (its deadline, a won hedge) counts as failed once it ran the
+        breaker's `slow_call`, or less when this model's own settings already call that slow: half
+        its deadline, or its hedge delay. Only the operator's settings count, never a client's
+        shorter deadline, so a client's tight `x-request-timeout` cannot open a healthy breaker.
+        """
+        return min(self.timeout / 2, self.hedge.delay if self.hedge is not None else math.inf)
+
 
 @attrs.frozen(kw_only=True)
 class Router:
@@ -50,9 +62,9 @@ class Router:
         plan = self.plans.get(request.model)
         if plan is None:
             raise NotFound(f"model {request.model!r} does not exist; GET /v1/models lists the models")
-        budget = plan.timeout if timeout is None else min(timeout, self.max_timeout)
-        call = Call(request=request, deadline=self.attempts.clock() + budget, guard=self.guard)
-        self.guard.budget.deposit()
+        # A client's deadline may only shorten the model's, never lengthen it.
+        budget = plan.timeout if timeout is None else min(timeout, plan.timeout, self.max_timeout)
+        call = Call(request=request, deadline=self.attempts.clock() + budget, guard=self.guard, slow=plan.slow_call)
         steps = routing.order(plan.steps, self.rng)
         try:
             if plan.hedge is None:
@@ -105,13 +117,16 @@ def _failure(model: str, call: Call, *, timed_out: bool) -> GatewayError:
     if log and all(a.outcome == "unservable" for a in log):
         reasons = "; ".join(f"{a.provider}: {a.detail}" for a in log)
         return BadRequest(f"no provider of model {model!r} can serve this request ({reasons})", field="$.documents")
-    tried = [a for a in log if a.outcome not in ("breaker_open", COOLDOWN)]
+    # A deadline that left no room for any try is still the deadline passing, not an outage.
+    if timed_out:
+        return UpstreamFailure(f"model {model!r}: the request deadline passed", status=504, attempts=log)
+    # Skipped providers (open breaker, cool-down, cannot take these documents) made no call: when
+    # no provider was called, nothing is available, however many were skipped for which reason.
+    tried = [a for a in log if a.outcome not in ("breaker_open", COOLDOWN, "unservable")]
     if not tried:
         return UpstreamFailure(
             f"no provider of model {model!r} is available", status=503, attempts=log, retry_after=_cap(call.retry_after)
         )
-    if timed_out:
-        return UpstreamFailure(f"model {model!r}: the request deadline passed", status=504, attempts=log)
     if all(a.status in (429, 503) for a in tried):
         return UpstreamFailure(
             f"every provider of model {model!r} is overloaded",

@@ -1,13 +1,15 @@
 """Tries at one provider: tenacity retries with backoff and Retry-After, inside one deadline.
 
 Every try asks the provider's breaker first, reports its outcome to the breaker after, and a
-retry (not a first try) must also find room in the process-wide retry budget.
+retry (not a first try) must also find room in the process-wide retry budget. A try the request
+itself stops (its deadline, a won hedge) is a failure only when it was slow (see Plan.slow_call).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -74,6 +76,10 @@ class Call:
     retry_after: float | None = None
     #: What the score cache did for the answer: `hit`, `partial`, `miss` or `off`.
     cache: str = "off"
+    #: Whether this request paid into the retry budget: once, at its first upstream call.
+    deposited: bool = False
+    #: The model's own bound on the breakers' slow-call threshold (see Plan.slow_call).
+    slow: float = math.inf
 
     def hint(self, seconds: float) -> None:
         """Remember a Retry-After (or a breaker's cool-down), keeping the soonest."""
@@ -157,6 +163,11 @@ class Attempts:
 
     async def _once(self, step: Step, call: Call, request: RerankRequest) -> Ranking:
         remaining = await self._admit(step, call)
+        if not call.deposited:
+            # Only requests that reach an upstream fund retries: answers from the score cache and
+            # providers skipped by their breaker made no first attempt a retry could stand for.
+            call.guard.budget.deposit()
+            call.deposited = True
         name = step.provider.name
         breakers = call.guard.breakers
         start = self.clock()
@@ -167,14 +178,17 @@ class Attempts:
             call.log.append(_record(name, step.model, exc.kind, exc.status, start=start, end=end, detail=exc.detail))
             if exc.retry_after:
                 call.hint(exc.retry_after)
-            # A try cut short by this request's own deadline says nothing about the provider.
-            cut_short = exc.kind == "timeout" and remaining < step.timeout
-            await (breakers.release(name) if cut_short else self._judge(name, exc, call.guard))
+            if exc.kind == "timeout" and remaining < step.timeout:
+                # Cut short by this request's deadline, not by the provider's own timeout.
+                await self._unanswered(name, call, ran=end - start)
+            else:
+                await self._judge(name, exc, call.guard)
             raise
         except asyncio.CancelledError:
-            # A lost hedge or a gone client: no verdict on the provider, but free a probe slot.
-            call.log.append(_record(name, step.model, "cancelled", None, start=start, end=self.clock()))
-            await breakers.release(name)
+            # A lost hedge or a gone client.
+            end = self.clock()
+            call.log.append(_record(name, step.model, "cancelled", None, start=start, end=end))
+            await self._unanswered(name, call, ran=end - start)
             raise
         except Exception as exc:
             log.exception("provider raised an unexpected error", extra={"provider": name})
@@ -195,8 +209,16 @@ class Attempts:
             await breakers.open_until(name, self.clock() + exc.retry_after, reason=f"{exc.kind} with Retry-After")
         else:
             await breakers.record_failure(name)
-        # An open breaker becomes a cool-down every replica sees (through Redis when configured).
-        open_for = (await breakers.view(name)).open_for
+        await self._share(name, guard)
+
+    async def _unanswered(self, name: str, call: Call, *, ran: float) -> None:
+        """A try the request stopped: no verdict when short (a client's own tight deadline), a failure when slow."""
+        if await call.guard.breakers.record_unanswered(name, ran=ran, limit=call.slow):
+            await self._share(name, call.guard)
+
+    async def _share(self, name: str, guard: Resilience) -> None:
+        """An open breaker becomes a cool-down every replica sees (through Redis when configured)."""
+        open_for = (await guard.breakers.view(name)).open_for
         if open_for and guard.cooldowns is not None:
             await guard.cooldowns.mark(name, seconds=min(open_for, guard.max_cooldown))
 

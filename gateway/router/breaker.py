@@ -74,6 +74,13 @@ class Breakers(Protocol):
     async def release(self, name: str) -> None:
         """A call ended with no verdict (cancelled, or the request's own fault): free the probe slot."""
 
+    async def record_unanswered(self, name: str, *, ran: float, limit: float) -> bool:
+        """A call the request stopped (its deadline, a won hedge, a gone client) after `ran` seconds.
+
+        A slow call (one that ran at least `slow_call`, or `limit` when smaller) counts as a failure
+        and the answer is True; a shorter one says nothing about the provider, like `release`.
+        """
+
     async def open_until(self, name: str, until: float, *, reason: str) -> None:
         """Open the breaker until `until` on the breaker clock (a Retry-After), capped by `max_open`."""
 
@@ -136,6 +143,14 @@ class Breaker:
 
     def release(self) -> None:
         self.probe_until = None
+
+    def unanswered(self, ran: float, limit: float) -> bool:
+        # resilience4j's slow calls: not answering for this long is a failure, whoever stopped the call.
+        if ran >= min(self.settings.config.slow_call, limit):
+            self.failure()
+            return True
+        self.release()
+        return False
 
     def open_until(self, until: float, reason: str) -> None:
         self._tick()
@@ -236,6 +251,9 @@ class MemoryBreakers:
 
     async def release(self, name: str) -> None:
         self._get(name).release()
+
+    async def record_unanswered(self, name: str, *, ran: float, limit: float) -> bool:
+        return self._get(name).unanswered(ran, limit)
 
     async def open_until(self, name: str, until: float, *, reason: str) -> None:
         self._get(name).open_until(until, reason)

@@ -1,9 +1,10 @@
 """The retry budget: process-wide, retries stay within a share of first attempts.
 
-Like Finagle's RetryBudget and gRPC's retry throttling: every client request deposits `ratio`
-of a token, every retry withdraws one, both expire after `window` seconds, and a reserve of
-`min_per_second * window` tokens lets a quiet gateway still retry. During an outage the load a
-struggling provider sees is at most (1 + ratio) times the client traffic, not (1 + max_retries).
+Like Finagle's RetryBudget and gRPC's retry throttling: every client request that calls an
+upstream deposits `ratio` of a token (a score-cache hit calls none), every retry withdraws one,
+both expire after `window` seconds, and a reserve of `min_per_second * window` tokens lets a
+quiet gateway still retry. During an outage the load a struggling provider sees is at most
+(1 + ratio) times the client traffic, not (1 + max_retries).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class RetryBudget:
         self.settings = settings
 
     def deposit(self) -> None:
-        """Count one client request (its first attempt)."""
+        """Count one client request's first upstream attempt."""
         self._counts.add(self.clock(), "requests")
 
     def try_withdraw(self) -> bool:

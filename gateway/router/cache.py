@@ -1,9 +1,10 @@
 """The score cache at the point where the router calls a provider.
 
-A score is kept per (provider entry, upstream model, request options, query, document) and only
-reused for that same provider entry, so two providers' score scales never meet in one answer.
-Only the documents without a cached score go upstream, in one sub-request with `top_n` None so
-that every one of their scores comes back; the answer merges both, indexed into the client's list.
+A score is kept per (provider entry, upstream model, request options, query, document text and
+image) and only reused for that same provider entry, so two providers' score scales never meet in
+one answer. Only the documents without a cached score go upstream, in one sub-request with `top_n`
+None so that every one of their scores comes back; the answer merges both, indexed into the
+client's list.
 """
 
 from __future__ import annotations
@@ -40,10 +41,14 @@ def score_keys(scope: str, request: RerankRequest) -> list[str]:
 
 
 def _material(doc: Document, *, as_object: bool) -> bytes:
+    # The image decides the score too (an image-only document has the text ""). 0xFF never occurs
+    # in UTF-8, so no text document's material equals an image document's: a text-only provider
+    # can never answer an image from the scores it cached for text.
+    material = doc.text.encode() if doc.image is None else b"\xff" + orjson.dumps([doc.text, doc.image])
     if not as_object or isinstance(doc.original, str):
-        return doc.text.encode()
+        return material
     # With rank_fields, object documents go upstream as objects: the whole object decides the score.
-    return doc.text.encode() + b"\x00" + orjson.dumps(doc.original, option=orjson.OPT_SORT_KEYS)
+    return material + b"\x00" + orjson.dumps(doc.original, option=orjson.OPT_SORT_KEYS)
 
 
 @attrs.frozen(kw_only=True)

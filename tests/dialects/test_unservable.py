@@ -73,3 +73,23 @@ async def test_unservable_attempt_is_recorded_once_and_never_retried(
     assert "ranks text only" in attempts[0]["reason"]
     assert [a["provider"] for a in attempts] == ["c", "v", "v"]
     assert all("reason" not in a for a in attempts[1:])
+
+
+async def test_images_with_the_image_provider_skipped_is_a_503(
+    start_fake: StartFake, start_gateway: StartGateway
+) -> None:
+    """A text-only provider skipped and the one image provider overloaded or open-breakered: 503, not 502."""
+    _, cohere_url = await start_fake("cohere")
+    jina, jina_url = await start_fake("jina")
+    jina.then(status(503, headers={"Retry-After": "30"}))
+    providers = {
+        "c": {"type": "cohere", "base_url": cohere_url, "max_retries": 0},
+        "j": {"type": "jina", "base_url": jina_url, "max_retries": 0},
+    }
+    gateway = await start_gateway({"providers": providers, "models": {"m": model(("c", "x"), ("j", "m0"))}})
+    for outcome in ("http_503", "breaker_open"):
+        resp = await gateway.post("/jina/v1/rerank", json=BODY)
+        assert resp.status == 503
+        assert int(resp.headers["Retry-After"]) <= 30
+        assert [a["outcome"] for a in (await resp.json())["attempts"]] == ["unservable", outcome]
+    assert jina.calls == 1

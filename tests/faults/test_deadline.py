@@ -73,3 +73,26 @@ async def test_a_tight_client_deadline_does_not_trip_the_breaker(
         assert resp.status == 504
     assert primary.calls == 2
     assert (await breaker_of(client, "primary"))["state"] == "closed"
+
+
+async def test_client_deadline_header_never_lengthens_the_model_deadline(
+    start_fake: StartFake, start_gateway: StartGateway
+) -> None:
+    """Asking for 5 s on a model whose deadline is 0.2 s still ends at the model's deadline."""
+    _, primary_url = await start_fake("cohere", default=ok(delay=0.5))
+    client = await start_gateway(failover({"base_url": primary_url, "timeout": 30}, timeout=0.2))
+    resp = await client.post("/v1/rerank", json=BODY, headers={"x-request-timeout": "5"})
+    assert resp.status == 504
+    assert outcomes(await resp.json()) == ["timeout"]
+
+
+async def test_a_deadline_too_short_for_any_try_is_a_504(start_fake: StartFake, start_gateway: StartGateway) -> None:
+    """A deadline that leaves no time to start a try is the deadline passing (504), not an outage (503)."""
+    primary, primary_url = await start_fake("cohere")
+    client = await start_gateway(failover({"base_url": primary_url}))
+    resp = await client.post("/v1/rerank", json=BODY, headers={"x-request-timeout": "0.01"})
+    assert resp.status == 504
+    data = await resp.json()
+    assert data["type"] == "deadline_exceeded"
+    assert outcomes(data) == []
+    assert primary.calls == 0

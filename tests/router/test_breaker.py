@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import pytest
 
@@ -161,3 +162,27 @@ async def test_changes_are_logged_as_json_fields(caplog: pytest.LogCaptureFixtur
     assert (vars(record)["previous"], vars(record)["state"]) == ("closed", "open")
     assert vars(record)["reason"] == "3 consecutive failures"
     assert vars(record)["open_for"] == 5
+
+
+async def test_a_stopped_call_counts_only_when_slow() -> None:
+    """A call the request stopped is no verdict under `slow_call`, a failure at it, and `limit` lowers the bar."""
+    b = breakers(FakeClock(), config=BreakerConfig(failures=2, min_calls=100, slow_call=5))
+    assert not await b.record_unanswered("p", ran=4.9, limit=math.inf)
+    assert (await b.view("p")).window_calls == 0
+    assert await b.record_unanswered("p", ran=5, limit=math.inf)
+    assert (await b.view("p")).consecutive_failures == 1
+    assert await b.record_unanswered("p", ran=1, limit=0.5)
+    assert (await b.view("p")).state is State.OPEN
+
+
+async def test_a_short_stopped_probe_frees_the_slot() -> None:
+    """A half-open probe stopped before it was slow frees the probe slot, like a release."""
+    clock = FakeClock()
+    b = breakers(clock)
+    for _ in range(3):
+        await b.record_failure("p")
+    clock.advance(5)
+    assert await b.allow("p")
+    assert not await b.record_unanswered("p", ran=0.1, limit=math.inf)
+    assert (await b.view("p")).state is State.HALF_OPEN
+    assert await b.allow("p")

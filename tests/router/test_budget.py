@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from gateway.config import RetryBudgetConfig
+import attrs
+import pytest
+
+from gateway.config import BreakerConfig, RetryBudgetConfig
+from gateway.errors import ProviderError, UpstreamFailure
+from gateway.router import ScoreCache
+from gateway.router.breaker import Settings
 from gateway.router.budget import RetryBudget
+from gateway.state import Counters
+from gateway.state.memory import MemoryScores
 from tests.fakes.clock import FakeClock
+from tests.router.fakes import ScriptedProvider, request, router, step
 
 
 def spend(budget: RetryBudget) -> int:
@@ -41,3 +50,21 @@ async def test_deposits_and_withdrawals_expire_with_the_window() -> None:
     budget.deposit()
     budget.deposit()
     assert spend(budget) == 1
+
+
+async def test_only_requests_that_reach_an_upstream_fund_retries() -> None:
+    """Fifty requests answered by one upstream call and 49 cache hits earn retries for one request, not fifty."""
+    clock = FakeClock()
+    provider = ScriptedProvider("p")
+    r = router(attrs.evolve(step(provider, retries=10), cache_scope="p"), clock=clock)
+    r = attrs.evolve(r, cache=ScoreCache(store=MemoryScores(ttl=3600, max_entries=100), counters=Counters()))
+    r.guard.budget.configure(RetryBudgetConfig(ratio=0.5, min_per_second=0, window=60))
+    r.guard.breakers.configure({"p": Settings(config=BreakerConfig(failures=100, min_calls=100))})
+    for _ in range(50):
+        await r.rerank(request())
+    assert provider.calls == 1
+    provider.default = ProviderError("http_500", retryable=True, status=500)
+    with pytest.raises(UpstreamFailure):
+        await r.rerank(attrs.evolve(request(), query="another query"))
+    # Two requests reached the upstream: 2 * 0.5 tokens is one retry after the new first try.
+    assert provider.calls == 1 + 2
