@@ -27,7 +27,9 @@ def create_app(
     )
     clock = attempts.clock if attempts is not None else time.monotonic
     app[STATE] = state_mod.build(config.state, config.cache, clock=clock)
-    app[LIVE] = Live(runtime_mod.build(config, attempts=attempts, resilience=resilience, state=app[STATE]))
+    first = runtime_mod.build(config, attempts=attempts, resilience=resilience, state=app[STATE])
+    first.apply()  # nothing serves yet, so the first config's failover settings take effect at once
+    app[LIVE] = Live(first)
     app[ROUTE_DIALECTS] = CLIENT_ROUTES
     app[METRICS] = Metrics()
     app[METRICS].watch_state(app[STATE].counters.snapshot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -404,8 +405,8 @@ def _check_resilience(config: Config) -> list[str]:
             problems += _positive(
                 f"{at}.health_check", interval=p.health_check.interval, timeout=p.health_check.timeout
             )
-        if p.ca_bundle is not None and not Path(p.ca_bundle).is_file():
-            problems.append(f"{at}.ca_bundle: no such file {p.ca_bundle!r}")
+        if p.ca_bundle is not None:
+            problems += _check_ca_bundle(f"{at}.ca_bundle", p.ca_bundle)
     for name, m in config.models.items():
         at = f"$.models.{name}"
         for i, route in enumerate(m.providers):
@@ -416,3 +417,17 @@ def _check_resilience(config: Config) -> list[str]:
             if m.hedge.max_parallel < 2:
                 problems.append(f"{at}.hedge.max_parallel: must be at least 2")
     return problems
+
+
+def _check_ca_bundle(at: str, path: str) -> list[str]:
+    """The file exists and loads as PEM certificates, so a bad bundle fails the check, not the start."""
+    if not Path(path).is_file():
+        return [f"{at}: no such file {path!r}"]
+    try:
+        # The same call the provider makes at start; a bare context, so no system roots are read.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except ssl.SSLError as exc:
+        return [f"{at}: {path!r} holds no usable PEM certificate ({exc.reason or exc.strerror})"]
+    except OSError as exc:
+        return [f"{at}: cannot read {path!r} ({exc.strerror})"]
+    return []

@@ -1,8 +1,9 @@
 """Config reload without restart: on SIGHUP and when the config file changes.
 
-A new config is validated and its runtime started before it replaces the old one; an invalid
-config is logged and the old one kept. Requests keep the runtime they started on; the old runtime
-is closed only once every request that may use it has finished.
+A new config is validated and its runtime started before it replaces the old one (or changes any
+shared setting); an invalid config, or one whose providers fail to start, is logged and the old one
+kept unchanged. Requests keep the runtime they started on; the old runtime is closed only once
+every request that may use it has finished.
 """
 
 from __future__ import annotations
@@ -51,11 +52,14 @@ class Reloader:
                 return False
             try:
                 new = runtime_mod.rebuild(self.live.current, config)
-                await new.start()
+                await new.start()  # on failure it closes whatever it had opened
             except Exception:  # a valid config whose providers fail to start: keep serving the old one
                 self.metrics.reloads.labels("rejected").inc()
                 log.exception("config reload failed; keeping the running config", extra={"reason": reason})
                 return False
+            # Only now, with nothing left to fail, do the new breaker, budget and hedge settings replace
+            # the running ones; no await between here and the swap, so no request sees one without the other.
+            new.apply()
             old, generation = self.live.swap(new)
             self._keep(asyncio.create_task(self._retire(old, generation)))
         self._applied(config, old.config, reason=reason)
