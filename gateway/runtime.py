@@ -72,7 +72,7 @@ class Runtime:
         found = None
         for key in keys:
             # Compare against every key so the time taken says nothing about which one matched.
-            if hmac.compare_digest(key.key.encode(), presented.encode()):
+            if same_secret(key.key, presented):
                 found = key.name
         return found
 
@@ -81,6 +81,15 @@ class Runtime:
         keys = self.config.auth.api_keys if self.config.auth else ()
         key = next((k for k in keys if k.name == key_name), None) if key_name else None
         await quotas.admit(self.state.quotas, key, request)
+
+
+def same_secret(expected: str, presented: str) -> bool:
+    """Whether a presented key equals the configured one, compared in constant time.
+
+    HTTP servers hand header bytes that are not UTF-8 on as surrogate escapes; encoding them back
+    the same way gives the bytes the client sent, where a plain `encode()` would raise.
+    """
+    return hmac.compare_digest(expected.encode(), presented.encode("utf-8", "surrogateescape"))
 
 
 def build(
