@@ -117,6 +117,29 @@ async def test_a_reload_that_starts_puts_its_failover_settings_in_force(
     await reloader.aclose()
 
 
+async def test_settings_read_once_at_start_are_named_on_every_reload_that_changes_them(
+    start_gateway: StartGateway, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Switching `state` to Redis or changing `cache.ttl` keeps the running state, with a warning on each reload."""
+    base = {"providers": {"l": {"type": "local"}}, "models": {"m": model(("l", "bm25"))}}
+    client = await start_gateway(base)
+    state = client.app[LIVE].current.state
+    redis = {"backend": "redis", "redis": {"url": "redis://127.0.0.1:1/0"}}
+    reloader = reloader_for(
+        client, write_config(tmp_path / "config.yaml", {**base, "state": redis, "cache": {"ttl": 5}})
+    )
+    caplog.set_level(logging.INFO)
+    for _ in range(2):  # the second reload changes nothing more, but the file still differs from what runs
+        caplog.clear()
+        assert await reloader.reload("test")
+        [warning] = [r for r in caplog.records if "after a restart" in r.getMessage()]
+        assert (warning.name, warning.levelname) == ("gateway.reload", "WARNING")
+        assert vars(warning)["settings"] == ["state.backend", "state.redis", "cache.ttl"]
+    assert client.app[LIVE].current.state is state
+    assert (await client.post("/v1/rerank", json=SEED)).status == 200
+    await reloader.aclose()
+
+
 async def test_no_request_fails_during_reloads_under_load(
     start_fake: StartFake, start_gateway: StartGateway, tmp_path: Path
 ) -> None:
