@@ -371,6 +371,22 @@ def _check_keys(config: Config) -> list[str]:
         for j, name in enumerate(key.models or ()):
             if name not in config.models:
                 problems.append(f"$.auth.api_keys[{i}].models[{j}]: unknown model {name!r}")
+    return problems + _check_unique_keys(config.auth.api_keys if config.auth else ())
+
+
+def _check_unique_keys(keys: tuple[ApiKey, ...]) -> list[str]:
+    """Allow-lists, quotas and logs go by a key's name, so names must differ, and so must the keys."""
+    problems: list[str] = []
+    names: dict[str, int] = {}
+    owners: dict[str, str] = {}
+    for key in keys:
+        names[key.name] = names.get(key.name, 0) + 1
+        if key.key in owners:  # never the key itself in a message: name the entries that share it
+            problems.append(f"$.auth.api_keys: keys {owners[key.key]!r} and {key.name!r} are the same key")
+        owners.setdefault(key.key, key.name)
+    problems += [
+        f"$.auth.api_keys: {n} keys are named {name!r}; names must be unique" for name, n in names.items() if n > 1
+    ]
     return problems
 
 

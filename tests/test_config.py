@@ -126,3 +126,13 @@ def test_users_cannot_set_the_disabled_marker() -> None:
     """`disabled` is the loader's own field; writing it in YAML is an unknown field."""
     text = BASE.replace("{type: local}", "{type: local, disabled: nope}")
     assert "$.providers.local: unknown field(s): disabled" in problems(text, {"SF_KEY": "k"})
+
+
+def test_gateway_keys_need_unique_names_and_values() -> None:
+    """Two keys with one name (quotas and allow-lists go by name) or one value are errors that never show the key."""
+    keys = '    - {name: team, key: ka, models: [m]}\n    - {name: team, key: kb}\n    - {name: other, key: ka}\n'
+    found = problems(BASE + "auth:\n  api_keys:\n" + keys, {"SF_KEY": "k"})
+    assert found == [
+        "$.auth.api_keys: keys 'team' and 'other' are the same key",
+        "$.auth.api_keys: 2 keys are named 'team'; names must be unique",
+    ]
