@@ -130,7 +130,7 @@ def test_users_cannot_set_the_disabled_marker() -> None:
 
 def test_gateway_keys_need_unique_names_and_values() -> None:
     """Two keys with one name (quotas and allow-lists go by name) or one value are errors that never show the key."""
-    keys = '    - {name: team, key: ka, models: [m]}\n    - {name: team, key: kb}\n    - {name: other, key: ka}\n'
+    keys = "    - {name: team, key: ka, models: [m]}\n    - {name: team, key: kb}\n    - {name: other, key: ka}\n"
     found = problems(BASE + "auth:\n  api_keys:\n" + keys, {"SF_KEY": "k"})
     assert found == [
         "$.auth.api_keys: keys 'team' and 'other' are the same key",
