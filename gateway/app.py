@@ -35,6 +35,7 @@ def create_app(
     app[METRICS].watch_state(app[STATE].counters.snapshot)
     # Breakers outlive reloads (the runtime hands them on), so one subscription lasts.
     app[LIVE].current.resilience.breakers.subscribe(app[METRICS].breaker_changed)
+    app[METRICS].breakers_configured(dict.fromkeys(first.providers, "closed"))  # none has run yet
     routes.setup(app)
     app.cleanup_ctx.append(_state)
     app.cleanup_ctx.append(_providers)

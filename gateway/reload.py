@@ -67,6 +67,8 @@ class Reloader:
             new.apply()
             old, generation = self.live.swap(new)
             self._keep(asyncio.create_task(self._retire(old, generation)))
+            breakers = new.resilience.breakers
+            self.metrics.breakers_configured({p: (await breakers.view(p)).state.value for p in new.providers})
         self._applied(config, reason=reason)
         return True
 
