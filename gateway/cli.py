@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gateway import __version__, logs, server, workers
+from gateway import __version__, logs, redact, server, workers
 from gateway import config as config_mod
 from gateway.config import Config, ConfigError
 
@@ -69,7 +69,7 @@ def summary(config: Config, *, path: str) -> str:
     lines = [f"{path}: OK", "providers:"]
     for name, p in config.providers.items():
         state = f"disabled ({p.disabled})" if p.disabled else "enabled"
-        where = p.url or p.base_url or "in process"
+        where = redact.url(p.url or p.base_url or "") or "in process"  # the output may be pasted anywhere
         lines.append(f"  {name:<16} {p.type:<12} {state:<10} {where}")
     lines.append("models:")
     for name, m in config.models.items():

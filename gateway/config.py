@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import ssl
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -12,6 +11,8 @@ from typing import Any, Literal
 import attrs
 import yaml
 
+from gateway import config_checks as checks
+from gateway import redact
 from gateway.convert import STRICT, error_paths
 from gateway.dialects import PROVIDER_TYPES
 from gateway.state import settings as state_settings
@@ -235,6 +236,7 @@ def parse(text: str, *, env: Mapping[str, str]) -> Config:
         config = _CONV.structure(expanded, Config)
     except Exception as exc:  # noqa: BLE001 - cattrs raises an exception group of many kinds
         raise ConfigError([f"{p}: {m}" for p, m in error_paths(exc)]) from None
+    config = checks.trimmed(config)
     problems.extend(_check(config))
     if problems:
         raise ConfigError(problems)
@@ -302,6 +304,7 @@ def _lookup(match: re.Match[str], path: str, env: Mapping[str, str], problems: l
 def _check(config: Config) -> list[str]:
     """Checks across fields that the types alone cannot express."""
     problems = [p for name, spec in config.providers.items() for p in _check_provider(name, spec)]
+    problems.extend(checks.header_values(config))
     problems.extend(_check_models(config))
     problems.extend(state_settings.check(config.state, config.cache))
     problems.extend(_check_keys(config))
@@ -329,8 +332,8 @@ def _check_provider(name: str, p: ProviderConfig) -> list[str]:
         problems.append(f"{at}: `base_url` (or `url`) is required for type {p.type!r}")
     for field in ("base_url", "url"):
         value = getattr(p, field)
-        if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            problems.append(f"{at}.{field}: must be an http:// or https:// URL, got {value!r}")
+        if value is not None and not checks.is_http_url(value):
+            problems.append(f"{at}.{field}: must be an http:// or https:// URL, got {redact.url(value)!r}")
     for field in ("timeout", "connect_timeout"):
         if getattr(p, field) <= 0:
             problems.append(f"{at}.{field}: must be greater than 0")
@@ -371,23 +374,7 @@ def _check_keys(config: Config) -> list[str]:
         for j, name in enumerate(key.models or ()):
             if name not in config.models:
                 problems.append(f"$.auth.api_keys[{i}].models[{j}]: unknown model {name!r}")
-    return problems + _check_unique_keys(config.auth.api_keys if config.auth else ())
-
-
-def _check_unique_keys(keys: tuple[ApiKey, ...]) -> list[str]:
-    """Allow-lists, quotas and logs go by a key's name, so names must differ, and so must the keys."""
-    problems: list[str] = []
-    names: dict[str, int] = {}
-    owners: dict[str, str] = {}
-    for key in keys:
-        names[key.name] = names.get(key.name, 0) + 1
-        if key.key in owners:  # never the key itself in a message: name the entries that share it
-            problems.append(f"$.auth.api_keys: keys {owners[key.key]!r} and {key.name!r} are the same key")
-        owners.setdefault(key.key, key.name)
-    problems += [
-        f"$.auth.api_keys: {n} keys are named {name!r}; names must be unique" for name, n in names.items() if n > 1
-    ]
-    return problems
+    return problems + checks.unique_keys(config.auth.api_keys if config.auth else ())
 
 
 def _positive(at: str, **values: float) -> list[str]:
@@ -422,7 +409,7 @@ def _check_resilience(config: Config) -> list[str]:
                 f"{at}.health_check", interval=p.health_check.interval, timeout=p.health_check.timeout
             )
         if p.ca_bundle is not None:
-            problems += _check_ca_bundle(f"{at}.ca_bundle", p.ca_bundle)
+            problems += checks.ca_bundle(f"{at}.ca_bundle", p.ca_bundle)
     for name, m in config.models.items():
         at = f"$.models.{name}"
         for i, route in enumerate(m.providers):
@@ -433,17 +420,3 @@ def _check_resilience(config: Config) -> list[str]:
             if m.hedge.max_parallel < 2:
                 problems.append(f"{at}.hedge.max_parallel: must be at least 2")
     return problems
-
-
-def _check_ca_bundle(at: str, path: str) -> list[str]:
-    """The file exists and loads as PEM certificates, so a bad bundle fails the check, not the start."""
-    if not Path(path).is_file():
-        return [f"{at}: no such file {path!r}"]
-    try:
-        # The same call the provider makes at start; a bare context, so no system roots are read.
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
-    except ssl.SSLError as exc:
-        return [f"{at}: {path!r} holds no usable PEM certificate ({exc.reason or exc.strerror})"]
-    except OSError as exc:
-        return [f"{at}: cannot read {path!r} ({exc.strerror})"]
-    return []
