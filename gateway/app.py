@@ -27,12 +27,15 @@ def create_app(
     )
     clock = attempts.clock if attempts is not None else time.monotonic
     app[STATE] = state_mod.build(config.state, config.cache, clock=clock)
-    app[LIVE] = Live(runtime_mod.build(config, attempts=attempts, resilience=resilience, state=app[STATE]))
+    first = runtime_mod.build(config, attempts=attempts, resilience=resilience, state=app[STATE])
+    first.apply()  # nothing serves yet, so the first config's failover settings take effect at once
+    app[LIVE] = Live(first)
     app[ROUTE_DIALECTS] = CLIENT_ROUTES
     app[METRICS] = Metrics()
     app[METRICS].watch_state(app[STATE].counters.snapshot)
     # Breakers outlive reloads (the runtime hands them on), so one subscription lasts.
     app[LIVE].current.resilience.breakers.subscribe(app[METRICS].breaker_changed)
+    app[METRICS].breakers_configured(dict.fromkeys(first.providers, "closed"))  # none has run yet
     routes.setup(app)
     app.cleanup_ctx.append(_state)
     app.cleanup_ctx.append(_providers)

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gateway import __version__, logs, server, workers
+from gateway import __version__, logs, redact, server, workers
 from gateway import config as config_mod
 from gateway.config import Config, ConfigError
 
@@ -69,7 +69,7 @@ def summary(config: Config, *, path: str) -> str:
     lines = [f"{path}: OK", "providers:"]
     for name, p in config.providers.items():
         state = f"disabled ({p.disabled})" if p.disabled else "enabled"
-        where = p.url or p.base_url or "in process"
+        where = redact.url(p.url or p.base_url or "") or "in process"  # the output may be pasted anywhere
         lines.append(f"  {name:<16} {p.type:<12} {state:<10} {where}")
     lines.append("models:")
     for name, m in config.models.items():
@@ -88,9 +88,23 @@ def serve(config: Config, args: argparse.Namespace) -> int:
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
     if args.workers > 1:
+        _warn_per_worker_quotas(config, args.workers)
         argv = ["serve", "--config", args.config] + (["--log-level", args.log_level] if args.log_level else [])
         return workers.supervise(count=args.workers, host=host, port=port, argv=argv)
     for warning in config.warnings:
         log.warning(warning)
     listen = server.Listen(host=host, port=port, reuse_port=args.reuse_port)
     return server.run(config, path=args.config, listen=listen, log_level_override=args.log_level)
+
+
+def _warn_per_worker_quotas(config: Config, workers: int) -> None:
+    """In-memory quotas are per process: with N workers a key may make up to N times its rpm and dpm."""
+    keys = config.auth.api_keys if config.auth else ()
+    limited = [k.name for k in keys if k.rpm is not None or k.dpm is not None]
+    if config.state.backend != "memory" or not limited:
+        return
+    log.warning(
+        f"--workers {workers} with `state.backend: memory`: each worker keeps its own quotas, so a key may "
+        f"make up to {workers} times its rpm/dpm; set `state.backend: redis` to share them across workers",
+        extra={"workers": workers, "keys": limited},
+    )

@@ -11,6 +11,8 @@ from typing import Any, Literal
 import attrs
 import yaml
 
+from gateway import config_checks as checks
+from gateway import redact
 from gateway.convert import STRICT, error_paths
 from gateway.dialects import PROVIDER_TYPES
 from gateway.state import settings as state_settings
@@ -236,6 +238,7 @@ def parse(text: str, *, env: Mapping[str, str]) -> Config:
         config = _CONV.structure(expanded, Config)
     except Exception as exc:  # noqa: BLE001 - cattrs raises an exception group of many kinds
         raise ConfigError([f"{p}: {m}" for p, m in error_paths(exc)]) from None
+    config = checks.trimmed(config)
     problems.extend(_check(config))
     if problems:
         raise ConfigError(problems)
@@ -303,6 +306,7 @@ def _lookup(match: re.Match[str], path: str, env: Mapping[str, str], problems: l
 def _check(config: Config) -> list[str]:
     """Checks across fields that the types alone cannot express."""
     problems = [p for name, spec in config.providers.items() for p in _check_provider(name, spec)]
+    problems.extend(checks.header_values(config))
     problems.extend(_check_models(config))
     problems.extend(state_settings.check(config.state, config.cache))
     problems.extend(_check_keys(config))
@@ -330,8 +334,8 @@ def _check_provider(name: str, p: ProviderConfig) -> list[str]:
         problems.append(f"{at}: `base_url` (or `url`) is required for type {p.type!r}")
     for field in ("base_url", "url"):
         value = getattr(p, field)
-        if value is not None and not re.match(r"^https?://[^/\s]+", value):
-            problems.append(f"{at}.{field}: must be an http:// or https:// URL, got {value!r}")
+        if value is not None and not checks.is_http_url(value):
+            problems.append(f"{at}.{field}: must be an http:// or https:// URL, got {redact.url(value)!r}")
     for field in ("timeout", "connect_timeout"):
         if getattr(p, field) <= 0:
             problems.append(f"{at}.{field}: must be greater than 0")
@@ -372,7 +376,7 @@ def _check_keys(config: Config) -> list[str]:
         for j, name in enumerate(key.models or ()):
             if name not in config.models:
                 problems.append(f"$.auth.api_keys[{i}].models[{j}]: unknown model {name!r}")
-    return problems
+    return problems + checks.unique_keys(config.auth.api_keys if config.auth else ())
 
 
 def _positive(at: str, **values: float) -> list[str]:
@@ -406,8 +410,8 @@ def _check_resilience(config: Config) -> list[str]:
             problems += _positive(
                 f"{at}.health_check", interval=p.health_check.interval, timeout=p.health_check.timeout
             )
-        if p.ca_bundle is not None and not Path(p.ca_bundle).is_file():
-            problems.append(f"{at}.ca_bundle: no such file {p.ca_bundle!r}")
+        if p.ca_bundle is not None:
+            problems += checks.ca_bundle(f"{at}.ca_bundle", p.ca_bundle)
     for name, m in config.models.items():
         at = f"$.models.{name}"
         for i, route in enumerate(m.providers):

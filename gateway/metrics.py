@@ -86,6 +86,8 @@ class Metrics:
         self.reloads = Counter(
             f"{PREFIX}_config_reloads", "Config reloads by result (ok, rejected).", ["result"], registry=r
         )
+        #: The providers the breaker gauge has a series for: the enabled ones of the running config.
+        self._breaker_providers: set[str] = set()
 
     def watch_state(self, snapshot: Callable[[], Mapping[str, int]]) -> None:
         """Expose the shared-state layer's counters (score cache, Redis), read at scrape time."""
@@ -120,7 +122,22 @@ class Metrics:
 
         The breaker itself writes the JSON log line, with the reason.
         """
-        self.breaker.labels(provider).set(BREAKER_STATES[state])
+        # A provider a reload removed gets no series back, though requests still running on the old
+        # config may move its breaker.
+        if provider in self._breaker_providers:
+            self.breaker.labels(provider).set(BREAKER_STATES[state])
+
+    def breakers_configured(self, states: Mapping[str, str]) -> None:
+        """Give the gauge a series for exactly these providers (provider -> state) and drop the others.
+
+        Called at start and after each reload with the enabled providers, so a provider shows
+        `closed` before its breaker first changes and a removed one stops showing its last state.
+        """
+        for provider in self._breaker_providers - set(states):
+            self.breaker.remove(provider)
+        self._breaker_providers = set(states)
+        for provider, state in states.items():
+            self.breaker.labels(provider).set(BREAKER_STATES[state])
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format."""

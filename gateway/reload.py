@@ -1,8 +1,9 @@
 """Config reload without restart: on SIGHUP and when the config file changes.
 
-A new config is validated and its runtime started before it replaces the old one; an invalid
-config is logged and the old one kept. Requests keep the runtime they started on; the old runtime
-is closed only once every request that may use it has finished.
+A new config is validated and its runtime started before it replaces the old one (or changes any
+shared setting); an invalid config, or one whose providers fail to start, is logged and the old one
+kept unchanged. Requests keep the runtime they started on; the old runtime is closed only once
+every request that may use it has finished.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class Reloader:
     log_level_override: str | None = None
     _lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
     _tasks: set[asyncio.Task[object]] = attrs.field(factory=set)
+    #: The config the process started with: what the settings read only once still come from.
+    _boot: Config = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._boot = self.live.current.config
 
     async def reload(self, reason: str) -> bool:
         """Load, validate and swap in the config file; False (old config kept) when it is invalid."""
@@ -51,14 +57,19 @@ class Reloader:
                 return False
             try:
                 new = runtime_mod.rebuild(self.live.current, config)
-                await new.start()
+                await new.start()  # on failure it closes whatever it had opened
             except Exception:  # a valid config whose providers fail to start: keep serving the old one
                 self.metrics.reloads.labels("rejected").inc()
                 log.exception("config reload failed; keeping the running config", extra={"reason": reason})
                 return False
+            # Only now, with nothing left to fail, do the new breaker, budget and hedge settings replace
+            # the running ones; no await between here and the swap, so no request sees one without the other.
+            new.apply()
             old, generation = self.live.swap(new)
             self._keep(asyncio.create_task(self._retire(old, generation)))
-        self._applied(config, old.config, reason=reason)
+            breakers = new.resilience.breakers
+            self.metrics.breakers_configured({p: (await breakers.view(p)).state.value for p in new.providers})
+        self._applied(config, reason=reason)
         return True
 
     def trigger(self, reason: str) -> None:
@@ -76,7 +87,7 @@ class Reloader:
         except Exception:  # a failed close must not stop later reloads (logged with its type)
             log.exception("closing the previous config's providers failed")
 
-    def _applied(self, config: Config, previous: Config, *, reason: str) -> None:
+    def _applied(self, config: Config, *, reason: str) -> None:
         self.metrics.reloads.labels("ok").inc()
         if self.log_level_override is None:
             logs.set_level(config.log_level)
@@ -91,13 +102,34 @@ class Reloader:
         )
         for warning in config.warnings:
             log.warning(warning)
-        if config.server != previous.server or config.limits.max_body_bytes != previous.limits.max_body_bytes:
-            log.warning("`server` settings and `limits.max_body_bytes` take effect only after a restart")
+        ignored = restart_only(config, self._boot)
+        if ignored:
+            log.warning(
+                "changed settings that take effect only after a restart: " + ", ".join(ignored),
+                extra={"settings": ignored},
+            )
 
     async def aclose(self) -> None:
         """Wait for pending reloads and for old runtimes to close (their requests have drained by now)."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def restart_only(config: Config, boot: Config) -> list[str]:
+    """The settings read once at start that `config` sets differently from the config the process started with.
+
+    The listener, the body-size cap and the shared state (Redis pool, score store) are built once
+    per process; everything else (providers, models, auth, resilience, `cache.enabled`) reloads.
+    """
+    pairs = {
+        "server": (config.server, boot.server),
+        "limits.max_body_bytes": (config.limits.max_body_bytes, boot.limits.max_body_bytes),
+        "state.backend": (config.state.backend, boot.state.backend),
+        "state.redis": (config.state.redis, boot.state.redis),
+        "cache.ttl": (config.cache.ttl, boot.cache.ttl),
+        "cache.max_entries": (config.cache.max_entries, boot.cache.max_entries),
+    }
+    return [name for name, (new, old) in pairs.items() if new != old]
 
 
 Stamp = tuple[str, int, int, int, int, int]

@@ -34,10 +34,27 @@ class Runtime:
     state: State = attrs.field(factory=state_mod.memory)
 
     async def start(self) -> None:
-        for provider in self.providers.values():
-            await provider.start()
-        if self.health is not None:
-            self.health.start()
+        """Open the providers' sessions and start health checks; on failure, close what was opened."""
+        try:
+            for provider in self.providers.values():
+                await provider.start()
+            if self.health is not None:
+                self.health.start()
+        except BaseException:
+            # A half-started runtime is dropped by its caller: it must not leak the sessions it opened.
+            await self.close()
+            raise
+
+    def apply(self) -> None:
+        """Put this config's breaker, budget, hedge and cool-down settings in force on the shared `resilience`.
+
+        Building a runtime changes nothing shared; this does. Call it once this runtime is about to
+        serve: at start-up, or on reload after `start` succeeded and right before the swap, so a
+        config that fails to start never changes the settings the running one serves under.
+        """
+        # Shared cool-downs only mean something across replicas; alone, the breakers are the cool-downs.
+        self.resilience.cooldowns = self.state.cooldowns if self.state.shared else None
+        self.resilience.configure(self.config)
 
     async def close(self) -> None:
         if self.health is not None:
@@ -55,7 +72,7 @@ class Runtime:
         found = None
         for key in keys:
             # Compare against every key so the time taken says nothing about which one matched.
-            if hmac.compare_digest(key.key.encode(), presented.encode()):
+            if same_secret(key.key, presented):
                 found = key.name
         return found
 
@@ -64,6 +81,15 @@ class Runtime:
         keys = self.config.auth.api_keys if self.config.auth else ()
         key = next((k for k in keys if k.name == key_name), None) if key_name else None
         await quotas.admit(self.state.quotas, key, request)
+
+
+def same_secret(expected: str, presented: str) -> bool:
+    """Whether a presented key equals the configured one, compared in constant time.
+
+    HTTP servers hand header bytes that are not UTF-8 on as surrogate escapes; encoding them back
+    the same way gives the bytes the client sent, where a plain `encode()` would raise.
+    """
+    return hmac.compare_digest(expected.encode(), presented.encode("utf-8", "surrogateescape"))
 
 
 def build(
@@ -77,13 +103,11 @@ def build(
 
     Pass the previous runtime's `resilience` and `state` on reload, so breakers, cool-downs and
     cached scores keep their state; `state` is the app's (started by its cleanup context).
+    Building has no side effect on them: the config's failover settings take effect at `apply`.
     """
     attempts = attempts or Attempts()
     state = state or state_mod.build(config.state, config.cache)
     resilience = resilience or Resilience(clock=attempts.clock)
-    # Shared cool-downs only mean something across replicas; alone, the breakers are the cool-downs.
-    resilience.cooldowns = state.cooldowns if config.state.backend == "redis" else None
-    resilience.configure(config)
     providers: dict[str, Provider] = {}
     for name, spec in config.providers.items():
         if not spec.disabled:
@@ -116,7 +140,10 @@ def build(
 
 
 def rebuild(old: Runtime, config: Config) -> Runtime:
-    """The runtime for a reloaded config, keeping breakers, budget, shared state and injected timing."""
+    """The runtime for a reloaded config, keeping breakers, budget, shared state and injected timing.
+
+    Nothing shared changes until the caller has started it and calls `apply`.
+    """
     return build(config, attempts=old.router.attempts, resilience=old.resilience, state=old.state)
 
 

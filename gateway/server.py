@@ -43,11 +43,12 @@ async def serve(config: Config, *, path: str, listen: Listen, log_level_override
         app, handler_cancellation=True, access_log=None, shutdown_timeout=config.server.drain_timeout
     )
     await runner.setup()
+    reloader = Reloader(app[LIVE], app[METRICS], path, log_level_override=log_level_override)
+    # Handlers before the `listening` line: a SIGTERM sent as soon as it shows must drain, not kill.
+    stop = _on_signals(reloader)
     if not await _listen(runner, listen):
         return 1
     log.info("listening", extra={**_address(runner), "models": sorted(config.models), "config": path})
-    reloader = Reloader(app[LIVE], app[METRICS], path, log_level_override=log_level_override)
-    stop = _on_signals(reloader)
     interval = config.server.config_poll_interval
     watcher = asyncio.create_task(watch(path, interval=interval, on_change=reloader.reload)) if interval else None
     await stop.wait()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import orjson
+
 from tests.conftest import StartGateway, model
 
 CONFIG = {
@@ -60,3 +64,36 @@ async def test_auth_with_every_key_unset_fails_closed(start_gateway: StartGatewa
     client = await start_gateway(config)
     resp = await client.post("/v1/rerank", json=BODY, headers={"Authorization": "Bearer "})
     assert resp.status == 401
+
+
+async def raw_request(port: int, *, method: bytes, path: bytes, authorization: bytes) -> tuple[int, bytes]:
+    """Send one request with an Authorization header of exactly these bytes; return the status and body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = orjson.dumps(BODY)
+    writer.write(
+        b"%s %s HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nAuthorization: %s\r\n"
+        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (method, path, authorization, len(body), body)
+    )
+    data = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head, _, answer = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), answer
+
+
+async def test_keys_that_are_not_utf8_get_401_not_500(start_gateway: StartGateway) -> None:
+    """Header bytes that are not UTF-8 are a wrong key (401 JSON), on API and admin paths; a UTF-8 key still works."""
+    config = {**CONFIG, "auth": {"api_keys": [{"name": "c", "key": "ключ-c"}], "admin_key": "admin-1"}}
+    client = await start_gateway(config)
+    port = client.server.port
+    assert port is not None
+    for method, path, authorization in (
+        (b"POST", b"/v1/rerank", b"Bearer \xff\xfe"),
+        (b"POST", b"/v1/rerank", "Bearer ключ-c".encode("cp1251")),
+        (b"GET", b"/admin/providers", b"Bearer \xff"),
+    ):
+        status, answer = await raw_request(port, method=method, path=path, authorization=authorization)
+        assert status == 401, (path, authorization)
+        assert orjson.loads(answer)["type"] == "unauthorized"
+    status, _ = await raw_request(port, method=b"POST", path=b"/v1/rerank", authorization="Bearer ключ-c".encode())
+    assert status == 200

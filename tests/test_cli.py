@@ -41,6 +41,21 @@ def test_check_summarises_a_good_config(tmp_path: Path, capsys: pytest.CaptureFi
     assert "disabled (${COHERE_TEST_KEY_UNSET} is not set)" in out
 
 
+def test_check_hides_credentials_in_urls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary shows a provider's URL without its user-info and query string, which may hold credentials."""
+    path = tmp_path / "c.yaml"
+    url = "https://user:${TOKEN_FOR_CHECK}@rerank.internal/v1/rerank?api_key=${TOKEN_FOR_CHECK}"
+    path.write_text(GOOD.replace("{type: local}", f'{{type: tei, url: "{url}"}}'))
+    monkeypatch.setenv("TOKEN_FOR_CHECK", "s3cret-token")
+    assert main(["check", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "https://***@rerank.internal/v1/rerank?***" in out
+    assert "s3cret-token" not in out
+    assert "user" not in out
+
+
 def test_check_lists_every_problem_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`check` on a bad config prints each problem with its path and exits 1."""
     path = tmp_path / "c.yaml"

@@ -126,3 +126,43 @@ def test_users_cannot_set_the_disabled_marker() -> None:
     """`disabled` is the loader's own field; writing it in YAML is an unknown field."""
     text = BASE.replace("{type: local}", "{type: local, disabled: nope}")
     assert "$.providers.local: unknown field(s): disabled" in problems(text, {"SF_KEY": "k"})
+
+
+def test_gateway_keys_need_unique_names_and_values() -> None:
+    """Two keys with one name (quotas and allow-lists go by name) or one value are errors that never show the key."""
+    keys = "    - {name: team, key: ka, models: [m]}\n    - {name: team, key: kb}\n    - {name: other, key: ka}\n"
+    found = problems(BASE + "auth:\n  api_keys:\n" + keys, {"SF_KEY": "k"})
+    assert found == [
+        "$.auth.api_keys: keys 'team' and 'other' are the same key",
+        "$.auth.api_keys: 2 keys are named 'team'; names must be unique",
+    ]
+
+
+def test_keys_are_trimmed_and_must_fit_in_a_header() -> None:
+    """A key's surrounding whitespace (a Secret file's newline) is dropped; a line break inside it is an error."""
+    text = BASE + 'auth:\n  api_keys:\n    - {name: a, key: "${A_KEY}"}\n  admin_key: "${ADMIN_KEY}"\n'
+    config = parse(text, env={"SF_KEY": "sk-1\n", "A_KEY": " gk-1\r\n", "ADMIN_KEY": "adm\n"})
+    assert config.providers["sf"].api_key == "sk-1"
+    assert config.auth is not None
+    assert ([k.key for k in config.auth.api_keys], config.auth.admin_key) == (["gk-1"], "adm")
+    found = problems(text, {"SF_KEY": "sk-1\nsk-2", "A_KEY": "g\x00k", "ADMIN_KEY": " "})
+    assert found == [
+        "$.providers.sf.api_key: contains a control character (a line break?), which no HTTP header may carry",
+        "$.auth.api_keys[0].key: contains a control character (a line break?), which no HTTP header may carry",
+        "$.auth.admin_key: must not be empty; leave it out to turn the admin endpoints off",
+    ]
+
+
+def test_urls_in_errors_hide_credentials() -> None:
+    """A rejected URL is shown without its user-info and query; a port out of range is rejected too."""
+    text = BASE.replace("https://api.siliconflow.cn", '"ftp://user:${PW}@host/v1?key=${PW}"')
+    text += "state: {backend: redis, redis: {url: 'http://:${PW}@cache:6379'}}\n"
+    found = problems(text, {"SF_KEY": "k", "PW": "hunter2"})
+    assert found == [
+        "$.providers.sf.base_url: must be an http:// or https:// URL, got 'ftp://***@host/v1?***'",
+        "$.state.redis.url: must be a redis://, rediss:// or unix:// URL, got 'http://***@cache:6379'",
+    ]
+    bad_port = BASE.replace("https://api.siliconflow.cn", "https://api.siliconflow.cn:99999")
+    assert problems(bad_port, {"SF_KEY": "k"}) == [
+        "$.providers.sf.base_url: must be an http:// or https:// URL, got 'https://api.siliconflow.cn:99999'"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -10,6 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.metrics import Metrics
 from tests.conftest import SEED, StartFake, StartGateway, model
 from tests.fakes.upstream import status
+from tests.gateway_process import write_config
+from tests.test_reload import reloader_for
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -115,6 +118,7 @@ async def test_each_app_has_its_own_registry(start_gateway: StartGateway) -> Non
 def test_breaker_hook_sets_the_gauge() -> None:
     """The function a circuit breaker calls sets the per-provider state gauge (0 closed, 2 open)."""
     metrics = Metrics()
+    metrics.breakers_configured({"a": "closed", "b": "closed"})
     metrics.breaker_changed("a", "open")
     metrics.breaker_changed("b", "closed")
     metrics.breaker_changed("b", "half_open")
@@ -125,6 +129,37 @@ def test_breaker_hook_sets_the_gauge() -> None:
     }
     assert samples[("rerank_gateway_provider_breaker_state", "a")] == 2
     assert samples[("rerank_gateway_provider_breaker_state", "b")] == 1
+
+
+BREAKER = "rerank_gateway_provider_breaker_state"
+
+
+def breaker_series(samples: Samples) -> dict[str, float]:
+    """The breaker gauge's value per provider label."""
+    return {dict(labels)["provider"]: v for (name, labels), v in samples.items() if name == BREAKER}
+
+
+async def test_breaker_gauge_follows_the_configured_providers(
+    start_fake: StartFake, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    """Enabled providers show closed from the start; a reload drops removed ones, and kept ones keep their state."""
+    _, url = await start_fake("cohere", default=status(500))
+    providers = {
+        "a": {"type": "cohere", "base_url": url, "max_retries": 0, "breaker": {"failures": 1}},
+        "b": {"type": "local"},
+        "off": {"type": "cohere", "base_url": url, "api_key": "${UNSET_KEY}"},
+    }
+    client = await start_gateway({"providers": providers, "models": {"m": model(("a", "x"), ("b", "bm25"))}})
+    assert breaker_series(await scrape(client)) == {"a": 0, "b": 0}
+    assert (await client.post("/v1/rerank", json=SEED)).status == 200  # a fails and opens, b answers
+    reloaded = {
+        "providers": {"a": providers["a"], "c": {"type": "local"}},
+        "models": {"m": model(("a", "x"), ("c", "bm25"))},
+    }
+    reloader = reloader_for(client, write_config(tmp_path / "config.yaml", reloaded))
+    assert await reloader.reload("test")
+    assert breaker_series(await scrape(client)) == {"a": 2, "c": 0}
+    await reloader.aclose()
 
 
 async def test_score_cache_and_redis_state_are_exported(start_fake: StartFake, start_gateway: StartGateway) -> None:

@@ -63,3 +63,14 @@ async def test_missing_bundle_file_is_a_config_error(start_gateway: StartGateway
     with pytest.raises(ConfigError) as error:
         await start_gateway(failover({"base_url": "https://x.example", "ca_bundle": str(tmp_path / "nope.pem")}))
     assert any(p.startswith("$.providers.primary.ca_bundle: no such file") for p in error.value.problems)
+
+
+async def test_bundle_that_is_not_pem_is_a_config_error(start_gateway: StartGateway, tmp_path: Path) -> None:
+    """A ca_bundle file holding no PEM certificate is caught when the config is loaded, not when providers start."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a certificate\n")
+    with pytest.raises(ConfigError) as error:
+        await start_gateway(failover({"base_url": "https://x.example", "ca_bundle": str(bundle)}))
+    assert error.value.problems == [
+        f"$.providers.primary.ca_bundle: '{bundle}' holds no usable PEM certificate (NO_CERTIFICATE_OR_CRL_FOUND)"
+    ]

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient
@@ -15,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from gateway.reload import Reloader, stamp, watch
 from gateway.web.keys import LIVE, METRICS
 from tests.conftest import SEED, StartFake, StartGateway, model
-from tests.fakes.upstream import ok
+from tests.fakes.upstream import ok, status
 from tests.gateway_process import configmap, until, write_config
 
 
@@ -61,6 +62,82 @@ async def test_invalid_config_is_rejected_and_the_old_one_kept(
     [record] = [r for r in caplog.records if r.name == "gateway.reload"]
     assert record.levelname == "ERROR"
     assert vars(record)["problems"] == ["$.models.m.providers[0].provider: unknown provider 'ghost'"]
+
+
+def stricter(name: str, dialect: str, url: str) -> dict[str, Any]:
+    """`single(name)` with stricter breakers, no hedges, and a second provider `q` (its pool has limit 13)."""
+    config = single(name, dialect, url)
+    config["providers"][name]["max_retries"] = 0
+    config["providers"]["q"] = {"type": "cohere", "base_url": url, "max_connections": 13}
+    config["models"]["n"] = model(("q", "x"))
+    return {**config, "resilience": {"breaker": {"failures": 1}, "max_hedges": 0}}
+
+
+async def test_a_reload_that_fails_to_start_changes_nothing_and_closes_what_it_opened(
+    start_fake: StartFake, start_gateway: StartGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new provider failing to start leaves breaker and hedge settings as they were, and closes the pools opened."""
+    _, url = await start_fake("cohere", default=status(500))
+    client = await start_gateway({**single("p", "cohere", url), "resilience": {"max_hedges": 7}})
+    live = client.app[LIVE].current
+    reloader = reloader_for(client, write_config(tmp_path / "config.yaml", stricter("p", "cohere", url)))
+    opened: list[aiohttp.TCPConnector] = []
+    real = aiohttp.TCPConnector
+
+    def connector(**kwargs: Any) -> aiohttp.TCPConnector:
+        if kwargs.get("limit") == 13:  # provider q: the process has run out of file descriptors
+            raise OSError(24, "Too many open files")
+        opened.append(real(**kwargs))
+        return opened[-1]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(aiohttp, "TCPConnector", connector)
+        assert not await reloader.reload("test")
+    assert client.app[LIVE].current is live
+    [pool] = opened  # p's new pool was opened before q failed...
+    assert pool.closed  # ...and closed again
+    assert live.resilience.hedges.limit == 7
+    assert (await client.post("/v1/rerank", json=SEED)).status == 502
+    # One failure would open the breaker under the rejected config's `failures: 1`; the running config wants 5.
+    assert (await live.resilience.breakers.view("p")).state.value == "closed"
+
+
+async def test_a_reload_that_starts_puts_its_failover_settings_in_force(
+    start_fake: StartFake, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    """Once the new config has started, its breaker and hedge settings are the ones requests run under."""
+    _, url = await start_fake("cohere", default=status(500))
+    client = await start_gateway({**single("p", "cohere", url), "resilience": {"max_hedges": 7}})
+    reloader = reloader_for(client, write_config(tmp_path / "config.yaml", stricter("p", "cohere", url)))
+    assert await reloader.reload("test")
+    live = client.app[LIVE].current
+    assert live.resilience.hedges.limit == 0
+    assert (await client.post("/v1/rerank", json=SEED)).status == 502
+    assert (await live.resilience.breakers.view("p")).state.value == "open"
+    await reloader.aclose()
+
+
+async def test_settings_read_once_at_start_are_named_on_every_reload_that_changes_them(
+    start_gateway: StartGateway, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Switching `state` to Redis or changing `cache.ttl` keeps the running state, with a warning on each reload."""
+    base = {"providers": {"l": {"type": "local"}}, "models": {"m": model(("l", "bm25"))}}
+    client = await start_gateway(base)
+    state = client.app[LIVE].current.state
+    redis = {"backend": "redis", "redis": {"url": "redis://127.0.0.1:1/0"}}
+    reloader = reloader_for(
+        client, write_config(tmp_path / "config.yaml", {**base, "state": redis, "cache": {"ttl": 5}})
+    )
+    caplog.set_level(logging.INFO)
+    for _ in range(2):  # the second reload changes nothing more, but the file still differs from what runs
+        caplog.clear()
+        assert await reloader.reload("test")
+        [warning] = [r for r in caplog.records if "after a restart" in r.getMessage()]
+        assert (warning.name, warning.levelname) == ("gateway.reload", "WARNING")
+        assert vars(warning)["settings"] == ["state.backend", "state.redis", "cache.ttl"]
+    assert client.app[LIVE].current.state is state
+    assert (await client.post("/v1/rerank", json=SEED)).status == 200
+    await reloader.aclose()
 
 
 async def test_no_request_fails_during_reloads_under_load(

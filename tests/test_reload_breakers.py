@@ -23,7 +23,7 @@ def load(spec: dict[str, Any]) -> config_mod.Config:
 
 
 async def test_rebuild_keeps_open_breakers(start_fake: StartFake) -> None:
-    """An open breaker stays open across a rebuild; a provider removed from the config is forgotten."""
+    """An open breaker stays open across a rebuild; a provider removed from the config is forgotten once applied."""
     _, url = await start_fake("cohere")
     providers = {"a": {"type": "cohere", "base_url": url}, "b": {"type": "local"}}
     clock = FakeClock()
@@ -34,6 +34,7 @@ async def test_rebuild_keeps_open_breakers(start_fake: StartFake) -> None:
     await first.resilience.breakers.open_until("a", clock() + 60, reason="test")
     await first.resilience.breakers.open_until("b", clock() + 60, reason="test")
     second = runtime_mod.rebuild(first, load({"providers": {"a": providers["a"]}, "models": {"m": model(("a", "x"))}}))
+    second.apply()
     assert second.resilience is first.resilience
     assert (await second.resilience.breakers.view("a")).state is State.OPEN
     assert (await second.resilience.breakers.view("b")).state is State.CLOSED

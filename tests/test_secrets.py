@@ -43,3 +43,20 @@ async def test_no_upstream_key_in_responses_or_logs(
     assert good.calls == 1
     assert len(caplog.records) >= 3
     assert not [s for s in seen if SECRET in s]
+
+
+async def test_a_key_with_a_trailing_newline_is_sent_without_it(
+    start_fake: StartFake, start_gateway: StartGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A key read from a Secret file ending in a newline works: the upstream gets the key alone, no log shows it."""
+    caplog.set_level(logging.DEBUG)
+    fake, url = await start_fake("cohere", api_key=SECRET)
+    config = {
+        "providers": {"p": {"type": "cohere", "base_url": url, "api_key": "${KEY}"}},
+        "models": {"m": model(("p", "x"))},
+    }
+    client = await start_gateway(config, env={"KEY": SECRET + "\n"})
+    resp = await client.post("/v1/rerank", json={"model": "m", "query": "q", "documents": ["a"]})
+    assert resp.status == 200
+    assert fake.headers_seen[0]["Authorization"] == f"Bearer {SECRET}"
+    assert not [line for line in map(JsonFormatter().format, caplog.records) if SECRET in line]

@@ -48,3 +48,19 @@ async def test_two_workers_share_the_port_and_follow_the_parent(tmp_path: Path) 
     assert stopped == workers
     assert gateway.lines[-1]["msg"] == "workers stopped"
     assert gateway.lines[-1]["exit_codes"] == [0, 0]
+
+
+async def test_workers_warn_that_memory_quotas_are_per_worker(tmp_path: Path) -> None:
+    """With `state.backend: memory` and a key with rpm, the parent warns once that each worker counts on its own."""
+    limited = {**CONFIG, "auth": {"api_keys": [{"name": "team", "key": "k", "rpm": 60}]}}
+    gateway = await GatewayProcess.start(write_config(tmp_path / "config.yaml", limited), "--workers", "2")
+    try:
+        [warning] = await gateway.wait_for(lambda line: "own quotas" in line.get("msg", ""))
+        assert (warning["level"], warning["pid"], warning["keys"]) == ("warning", gateway.proc.pid, ["team"])
+        assert "2 times its rpm/dpm" in warning["msg"]
+        await gateway.port(workers=2)
+        gateway.signal(signal.SIGTERM)
+        assert await gateway.exit_code() == 0
+    finally:
+        await gateway.kill()
+    assert len([line for line in gateway.lines if "own quotas" in line.get("msg", "")]) == 1

@@ -29,6 +29,11 @@ class State:
     counters: Counters
     health: Health | None = None
 
+    @property
+    def shared(self) -> bool:
+        """Whether the stores are in Redis, shared with other replicas (else this process only)."""
+        return self.health is not None
+
     async def start(self) -> None:
         if self.health is not None:
             await self.health.start()

@@ -7,6 +7,8 @@ from typing import Literal
 
 import attrs
 
+from gateway import redact
+
 
 @attrs.frozen(kw_only=True)
 class RedisConfig:
@@ -51,7 +53,8 @@ def check(state: StateConfig, cache: CacheConfig) -> list[str]:
         problems.append("$.state.redis: required when `backend` is `redis` (at least `url`)")
     if redis is not None:
         if not re.match(r"^(rediss?|unix)://", redis.url):
-            problems.append(f"$.state.redis.url: must be a redis://, rediss:// or unix:// URL, got {redis.url!r}")
+            shown = redact.url(redis.url)  # a Redis URL often holds the password
+            problems.append(f"$.state.redis.url: must be a redis://, rediss:// or unix:// URL, got {shown!r}")
         for field in ("timeout", "connect_timeout", "recheck_interval"):
             if getattr(redis, field) <= 0:
                 problems.append(f"$.state.redis.{field}: must be greater than 0")

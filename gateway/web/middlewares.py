@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 import uuid
@@ -15,6 +14,7 @@ from aiohttp.typedefs import Handler
 
 from gateway.dialects import CLIENT_ROUTES
 from gateway.errors import Forbidden, GatewayError, NotFound, PayloadTooLarge, Unauthorized, UpstreamFailure
+from gateway.runtime import same_secret
 from gateway.web.keys import ACCESS, LIVE, METRICS, AccessInfo, dialect_of, runtime
 
 log = logging.getLogger("gateway.access")
@@ -170,5 +170,5 @@ def _check_admin(admin_key: str | None, scheme: str, presented: str) -> None:
     """Admin paths take only the admin key; with auth on and no admin key, they are closed."""
     if admin_key is None:
         raise Forbidden("admin endpoints are off: set auth.admin_key to use them")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), admin_key.encode()):
+    if scheme.lower() != "bearer" or not same_secret(admin_key, presented):
         raise Unauthorized("the admin key is required: Authorization: Bearer <admin key>")
