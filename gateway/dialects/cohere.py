@@ -25,7 +25,9 @@ class RerankBody:
     max_chunks_per_doc: int | None = None
 
 
-@attrs.frozen
+# Mutable on purpose: an Item lives only inside parse_results, and a frozen attrs __init__ costs
+# twice as much (~3.8k vs ~1.6k instructions), paid once per document of every answer.
+@attrs.define
 class Item:
     """One result as Cohere-shaped providers send it."""
 
@@ -60,13 +62,14 @@ class V1Client:
         )
 
     def render(self, result: RerankResult, request: RerankRequest) -> Any:
-        echo = request.return_documents
-        results = []
-        for r, doc in base.ResultView(result, request).rows():
-            item: dict[str, Any] = {"index": r.index, "relevance_score": r.score}
-            if echo:
-                item["document"] = base.echo_text(doc)
-            results.append(item)
+        results: list[dict[str, Any]]
+        if request.return_documents:
+            results = [
+                {"index": r.index, "relevance_score": r.score, "document": base.echo_text(doc)}
+                for r, doc in base.ResultView(result, request).rows()
+            ]
+        else:  # the usual case: no document lookups, one dict per result
+            results = [{"index": r.index, "relevance_score": r.score} for r in result.results]
         tokens = result.usage.input_tokens or 0
         return {
             "id": result.id,
