@@ -77,7 +77,7 @@ def summary(config: Config, *, path: str) -> str:
 
 def serve(config: Config, *, host: str | None, port: int | None, log_level: str | None) -> int:
     """Run the gateway until SIGINT or SIGTERM."""
-    logs.setup(log_level or config.log_level)
+    logs.setup(log_level or config.log_level, background=True)
     for warning in config.warnings:
         log.warning(warning)
     try:
