@@ -39,14 +39,19 @@ class Bench:
         return [int(x) for x in self.args.concurrency.split(",")]
 
     def measure(self, label: str, url: str, *, docs: int, conc: int, pid: int | None = None, note: str = "") -> Row:
-        """Run one cell; the row keeps the server's CPU time per request and its peak RSS after the cell."""
+        """Run one cell and keep its row."""
+        row = self.cell(label, url, docs=docs, conc=conc, pid=pid, note=note)
+        self.rows.append(row)
+        return row
+
+    def cell(self, label: str, url: str, *, docs: int, conc: int, pid: int | None = None, note: str = "") -> Row:
+        """Run one cell; the row has the server's CPU time per request and its peak RSS after the cell."""
         cpu_before = cpu_seconds(pid) if pid else 0.0
         m = run_wrk(url, body=self.bodies[docs], script=self.script, connections=conc,
                     seconds=self.args.duration, threads=self.args.wrk_threads)  # fmt: skip
         cpu_us = (cpu_seconds(pid) - cpu_before) / m.requests * 1e6 if pid and m.requests else None
         rss = peak_rss_family_mb(pid) if pid else None
         row = Row(label=label, docs=docs, conc=conc, measured=m, rss_mb=rss, cpu_us=cpu_us, note=note)
-        self.rows.append(row)
         print(f"  {label:<32} docs={docs:<5} c={conc:<3} {m.rps:8.0f} req/s  p50 {m.p50:.2f} ms  "
               f"p99 {m.p99:.2f} ms  errors {m.errors}", file=sys.stderr, flush=True)  # fmt: skip
         return row

@@ -30,6 +30,7 @@ if not __package__:  # run as `python bench/run.py`: make the repository root im
 from bench import report
 from bench.harness import Bench, check_config, serve_help
 from bench.procs import peak_rss_mb
+from bench.report import Row
 
 DEFAULT_BREAKER = "providers: {primary: {breaker: {failure_threshold: 1, cooldown: 600}}}"
 
@@ -41,6 +42,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=int, default=5, help="seconds per cell (default 5)")
     p.add_argument("--concurrency", default="1,16,64", help="comma-separated (default 1,16,64)")
     p.add_argument("--docs", default="20,1000", help="document counts (default 20,1000; 200 is added at c=1)")
+    p.add_argument("--repeat", type=int, default=1, help="runs per grid cell, interleaved; the best is kept")
     p.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1: only 2 cores here)")
     p.add_argument("--upstream-procs", type=int, default=2, help="fake upstream processes on one port (default 2)")
     p.add_argument("--workers", type=int, default=2, help="N for the `--workers N` row, if serve has it")
@@ -68,10 +70,14 @@ def grid(bench: Bench, gateway: str, gw_pid: int, forwarder: str, fw_pid: int) -
         for _, url, _ in targets:
             bench.warm(url, docs)
         for conc in bench.concs if docs != 200 else [1]:
-            for label, url, pid in targets:
-                if docs == 200 and label == "forwarder":
-                    continue
-                bench.measure(label, url, docs=docs, conc=conc, pid=pid)
+            runs: dict[str, list[Row]] = {}
+            for _ in range(bench.args.repeat):
+                for label, url, pid in targets:
+                    if docs == 200 and label == "forwarder":
+                        continue
+                    runs.setdefault(label, []).append(bench.cell(label, url, docs=docs, conc=conc, pid=pid))
+            for cells in runs.values():
+                bench.rows.append(max(cells, key=lambda r: r.measured.rps if r.measured else 0.0))
 
 
 def extras(bench: Bench) -> None:
@@ -127,7 +133,9 @@ def machine(args: argparse.Namespace) -> list[str]:
     versions = f"python {platform.python_version()}, aiohttp {aiohttp.__version__}, orjson {orjson.__version__}"
     return [
         f"machine: {os.cpu_count()} cores (nproc), {cpu}, {platform.system()} {platform.release()}; {versions}",
-        f"cells: {args.duration} s each after a 1 s warm-up; wrk -t{args.wrk_threads}; fake upstream: "
+        f"cells: {args.duration} s each after a 1 s warm-up"
+        + (f", grid cells best of {args.repeat} interleaved runs" if args.repeat > 1 else "")
+        + f"; wrk -t{args.wrk_threads}; fake upstream: "
         f"{args.upstream_procs} processes on one port (SO_REUSEPORT); everything on loopback",
         "note: wrk, the upstream and the server under test share these cores, so absolute figures are lower",
         "      than on separate machines; compare rows of the same run (ratios), not runs.",
