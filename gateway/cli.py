@@ -84,7 +84,7 @@ def summary(config: Config, *, path: str) -> str:
 
 def serve(config: Config, args: argparse.Namespace) -> int:
     """Run the gateway (or supervise `--workers` processes running it) until SIGTERM or SIGINT."""
-    logs.setup(args.log_level or config.log_level)
+    logs.setup(args.log_level or config.log_level, background=True)
     host = args.host or config.server.host
     port = config.server.port if args.port is None else args.port
     if args.workers > 1:

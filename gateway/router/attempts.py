@@ -119,6 +119,16 @@ class Attempts:
 
         `request` replaces the call's own (the score cache sends only the uncached documents).
         """
+        request = request or call.request
+        # The first try runs outside tenacity: its per-attempt bookkeeping (action lists, coroutine
+        # checks) cost about a tenth of a request's CPU, and most requests succeed first time.
+        pending: list[ProviderError] = []
+        try:
+            return await self._once(step, call, request)
+        except ProviderError as exc:
+            if not exc.retryable:
+                raise
+            pending.append(exc)
         pacing = Pacing(self.rng)
 
         def stop(state: RetryCallState) -> bool:
@@ -138,7 +148,10 @@ class Attempts:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._once(step, call, request or call.request)
+                if pending:
+                    # Attempt 1 already ran: hand its failure to tenacity, which decides as before.
+                    raise pending.pop()
+                return await self._once(step, call, request)
         raise AssertionError("unreachable: tenacity either returns or reraises")
 
     async def _admit(self, step: Step, call: Call) -> float:
