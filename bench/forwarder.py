@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -60,9 +61,13 @@ async def serve(app: web.Application, *, host: str, port: int) -> None:
     """Serve `app` until the process is stopped."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a clean exit, so profilers and valgrind can report
+        loop.add_signal_handler(sig, stop.set)
     try:
         await web.TCPSite(runner, host, port, backlog=1024).start()
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
 
