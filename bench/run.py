@@ -32,7 +32,7 @@ from bench.harness import Bench, check_config, serve_help
 from bench.procs import peak_rss_mb
 from bench.report import Row
 
-DEFAULT_BREAKER = "providers: {primary: {breaker: {failure_threshold: 1, cooldown: 600}}}"
+DEFAULT_BREAKER = "providers: {primary: {breaker: {failures: 1, cooldown: 600}}}"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -116,7 +116,8 @@ def extras(bench: Bench) -> None:
         bench.skip(label, "`gateway serve --help` has no --workers", conc=64)
         return
     flags = ("--log-level", "warning", "--workers", str(bench.args.workers))
-    proc, url = bench.start_gateway(config, name="gateway-workers", flags=flags)
+    # A fresh port: the access-log gateway's may not be free again yet.
+    proc, url = bench.start_gateway(bench.config(), name="gateway-workers", flags=flags)
     bench.warm(url, 20)
     for conc in (16, 64):
         bench.measure(label, url, docs=20, conc=conc, pid=proc.pid, note="RSS: largest process")
