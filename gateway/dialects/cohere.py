@@ -96,18 +96,8 @@ class CohereProvider:
         return bearer(api_key)
 
     def build(self, request: RerankRequest, *, model: str, documents: Sequence[Document], top_n: int | None) -> Any:
-        outbound.text_only(self.type, documents)
-        outbound.dropped(self.type, request, "truncate", "max_tokens_per_doc", "instruction", "raw_scores")
-        body: dict[str, Any] = {"model": model, "query": request.query}
-        passed = outbound.objects(documents, request)
-        if passed is not None:
-            body["documents"], body["rank_fields"] = passed
-        else:
-            body["documents"] = outbound.texts(documents)
-        if top_n is not None:
-            body["top_n"] = top_n
-        body["return_documents"] = False
-        return body
+        keys = ("documents", "top_n", "return_documents")
+        return outbound.object_body(self.type, request, model=model, documents=documents, top_n=top_n, keys=keys)
 
     def parse(self, body: Any, *, count: int, expected: int) -> Ranking:
         return parse_results(body, count=count, expected=expected, usage=cohere_usage(body))

@@ -23,19 +23,9 @@ class MixedbreadProvider:
         return outbound.bearer(api_key)
 
     def build(self, request: RerankRequest, *, model: str, documents: Sequence[Document], top_n: int | None) -> Any:
-        outbound.text_only(self.type, documents)
-        outbound.dropped(self.type, request, "truncate", "max_tokens_per_doc", "instruction", "raw_scores")
-        body: dict[str, Any] = {"model": model, "query": request.query}
-        passed = outbound.objects(documents, request)
-        if passed is not None:
-            body["input"], body["rank_fields"] = passed
-        else:
-            body["input"] = outbound.texts(documents)
         # Left out, top_k is -1: every input.
-        if top_n is not None:
-            body["top_k"] = top_n
-        body["return_input"] = False
-        return body
+        keys = ("input", "top_k", "return_input")
+        return outbound.object_body(self.type, request, model=model, documents=documents, top_n=top_n, keys=keys)
 
     def parse(self, body: Any, *, count: int, expected: int) -> Ranking:
         usage = outbound.token_usage(body, ("usage", "total_tokens"), ("usage", "prompt_tokens"))

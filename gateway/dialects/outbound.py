@@ -45,6 +45,35 @@ def objects(documents: Sequence[Document], request: RerankRequest) -> tuple[list
     return [d.original for d in documents], list(request.rank_fields or ("text",))
 
 
+def object_body(
+    type_: str,
+    request: RerankRequest,
+    *,
+    model: str,
+    documents: Sequence[Document],
+    top_n: int | None,
+    keys: tuple[str, str, str],
+) -> dict[str, Any]:
+    """The body of providers that take object documents with `rank_fields` (Cohere v1, Together, Mixedbread).
+
+    `keys` names their (documents, top-k, echo flag) fields; top-k is left out for "all", and the
+    echo is always off, since the gateway echoes from the request.
+    """
+    text_only(type_, documents)
+    dropped(type_, request, "truncate", "max_tokens_per_doc", "instruction", "raw_scores")
+    docs_key, top_key, echo_key = keys
+    body: dict[str, Any] = {"model": model, "query": request.query}
+    passed = objects(documents, request)
+    if passed is not None:
+        body[docs_key], body["rank_fields"] = passed
+    else:
+        body[docs_key] = texts(documents)
+    if top_n is not None:
+        body[top_key] = top_n
+    body[echo_key] = False
+    return body
+
+
 def texts(documents: Sequence[Document]) -> list[str]:
     """The text of each document: strings as sent, objects already serialized by their rank_fields."""
     return [d.text for d in documents]
