@@ -18,6 +18,16 @@ def json_body(schema: str, description: str) -> Json:
     return {"description": description, "content": {JSON: {"schema": ref(schema)}}}
 
 
+def ranked(*, score: str = "relevance_score", **extra: Json) -> Json:
+    """An array of ranked results: `index` and the dialect's score field, plus optional fields."""
+    properties: Json = {"index": {"type": "integer", "minimum": 0}, score: {"type": "number"}, **extra}
+    return {
+        "type": "array",
+        "description": f"Sorted by {score}, highest first.",
+        "items": {"type": "object", "required": ["index", score], "properties": properties},
+    }
+
+
 _STRING_OR_OBJECT = {"oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": True}]}
 _NULLABLE_INT = {"type": ["integer", "null"]}
 _TEXT = {
@@ -54,19 +64,7 @@ SCHEMAS: dict[str, Json] = {
         "properties": {
             "id": {"type": "string"},
             "model": {"type": "string"},
-            "results": {
-                "type": "array",
-                "description": "Sorted by relevance_score, highest first.",
-                "items": {
-                    "type": "object",
-                    "required": ["index", "relevance_score"],
-                    "properties": {
-                        "index": {"type": "integer", "minimum": 0},
-                        "relevance_score": {"type": "number"},
-                        "document": {"type": "object"},
-                    },
-                },
-            },
+            "results": ranked(document={"type": "object"}),
             "meta": {"type": "object"},
             "usage": {"type": "object", "properties": {"total_tokens": {"type": "integer"}}},
         },
@@ -147,18 +145,7 @@ SCHEMAS: dict[str, Json] = {
         "properties": {
             "object": {"const": "list"},
             "model": {"type": "string"},
-            "data": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["index", "relevance_score"],
-                    "properties": {
-                        "index": {"type": "integer", "minimum": 0},
-                        "relevance_score": {"type": "number"},
-                        "document": {"type": "string"},
-                    },
-                },
-            },
+            "data": ranked(document={"type": "string"}),
             "usage": {
                 "type": "object",
                 "required": ["total_tokens"],
@@ -181,19 +168,7 @@ SCHEMAS: dict[str, Json] = {
             "model": {"type": ["string", "null"]},
         },
     },
-    "TeiResponse": {
-        "type": "array",
-        "description": "A bare array, sorted by score.",
-        "items": {
-            "type": "object",
-            "required": ["index", "score"],
-            "properties": {
-                "index": {"type": "integer", "minimum": 0},
-                "score": {"type": "number"},
-                "text": {"type": "string"},
-            },
-        },
-    },
+    "TeiResponse": ranked(score="score", text={"type": "string"}) | {"description": "A bare array, sorted by score."},
     "VllmRequest": {
         "type": "object",
         "description": "A vLLM / Infinity rerank request (`documents`); `top_n: 0` means all.",
@@ -222,18 +197,7 @@ SCHEMAS: dict[str, Json] = {
             "object": {"type": "string"},
             "model": {"type": "string"},
             "usage": {"type": "object"},
-            "results": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["index", "relevance_score"],
-                    "properties": {
-                        "index": {"type": "integer", "minimum": 0},
-                        "relevance_score": {"type": "number"},
-                        "document": {"type": "object"},
-                    },
-                },
-            },
+            "results": ranked(document={"type": "object"}),
         },
     },
     "RankingRequest": {
@@ -253,14 +217,7 @@ SCHEMAS: dict[str, Json] = {
         "type": "object",
         "required": ["rankings"],
         "properties": {
-            "rankings": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["index", "logit"],
-                    "properties": {"index": {"type": "integer", "minimum": 0}, "logit": {"type": "number"}},
-                },
-            },
+            "rankings": ranked(score="logit"),
             "usage": {"type": "object"},
         },
     },
@@ -269,14 +226,7 @@ SCHEMAS: dict[str, Json] = {
         "required": ["id", "results", "meta"],
         "properties": {
             "id": {"type": "string"},
-            "results": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["index", "relevance_score"],
-                    "properties": {"index": {"type": "integer", "minimum": 0}, "relevance_score": {"type": "number"}},
-                },
-            },
+            "results": ranked(),
             "meta": {"type": "object"},
         },
     },
