@@ -84,7 +84,9 @@ class Bench:
         wait_ready(proc, url, self.bodies[20].read_bytes())
         return proc, url
 
-    def config(self, *, failover: bool = False, retries: int = 0, extra: str | None = None) -> Path:
+    def config(
+        self, *, failover: bool = False, retries: int = 0, extra: str | None = None, cache: bool = False
+    ) -> Path:
         port = free_port()
         providers: dict[str, Any] = {"fake": {"type": "cohere", "base_url": self.upstream, "api_key": "bench-key"}}
         routes = [{"provider": "fake", "model": "rerank-bench"}]
@@ -97,6 +99,9 @@ class Bench:
             "log_level": "warning",
             "providers": providers,
             "models": {corpus.MODEL: {"type": "rerank", "providers": routes}},
+            # wrk posts one body over and over: with the score cache on, every request after the first
+            # would be answered from the cache and never reach the upstream. Off, unless a row asks.
+            "cache": {"enabled": cache},
         }
         if extra:
             _merge(config, yaml.safe_load(extra))

@@ -47,6 +47,7 @@ def server_args(kind: str, *, port: int, upstream: str, folder: Path, log_level:
                 "log_level": log_level,
                 "providers": {"fake": provider},
                 "models": {corpus.MODEL: {"type": "rerank", "providers": [route]}},
+                "cache": {"enabled": False},  # one body over and over: every request must reach upstream
             }
         )
     )
