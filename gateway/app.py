@@ -22,7 +22,7 @@ def create_app(
 ) -> web.Application:
     """Build the gateway application for `config`; `attempts` and `resilience` let tests inject time."""
     app = web.Application(
-        middlewares=[middlewares.edge, middlewares.auth],
+        middlewares=[middlewares.edge],
         client_max_size=config.limits.max_body_bytes,
     )
     clock = attempts.clock if attempts is not None else time.monotonic

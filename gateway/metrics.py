@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import prometheus_client
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gateway.model import Attempt, Usage
+from gateway.tally import Level, Spread, Tally, TallyCollector
 
 #: `_created` series double the output and nobody here reads them.
 prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in the library
@@ -35,38 +36,32 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.requests = Counter(
+        # The per-request series: plain tallies (see gateway/tally.py), exported at scrape time.
+        self.requests = Tally(
             f"{PREFIX}_requests",
             "Client requests by model, client dialect and HTTP status.",
             ["model", "dialect", "status"],
-            registry=r,
         )
-        self.request_seconds = Histogram(
+        self.request_seconds = Spread(
             f"{PREFIX}_request_duration_seconds",
             "Time to answer a client request.",
             ["model", "dialect"],
             buckets=LATENCY_BUCKETS,
-            registry=r,
         )
-        self.in_flight = Gauge(f"{PREFIX}_in_flight_requests", "Client requests being handled now.", registry=r)
-        self.attempts = Counter(
+        self.in_flight = Level(f"{PREFIX}_in_flight_requests", "Client requests being handled now.")
+        self.attempts = Tally(
             f"{PREFIX}_upstream_attempts",
             "Tries at an upstream provider, by outcome (ok, timeout, http_503, ...).",
             ["provider", "outcome"],
-            registry=r,
         )
-        self.upstream_seconds = Histogram(
+        self.upstream_seconds = Spread(
             f"{PREFIX}_upstream_duration_seconds",
             "Time of one try at an upstream provider.",
             ["provider", "result"],
             buckets=LATENCY_BUCKETS,
-            registry=r,
         )
-        self.fallbacks = Counter(
-            f"{PREFIX}_fallbacks",
-            "Moves from one provider to the next within a client request.",
-            ["model"],
-            registry=r,
+        self.fallbacks = Tally(
+            f"{PREFIX}_fallbacks", "Moves from one provider to the next within a client request.", ["model"]
         )
         self.breaker = Gauge(
             f"{PREFIX}_provider_breaker_state",
@@ -74,14 +69,23 @@ class Metrics:
             ["provider"],
             registry=r,
         )
-        self.documents = Counter(
-            f"{PREFIX}_documents", "Documents ranked, by the provider that answered.", ["provider"], registry=r
+        self.documents = Tally(f"{PREFIX}_documents", "Documents ranked, by the provider that answered.", ["provider"])
+        self.tokens = Tally(f"{PREFIX}_upstream_tokens", "Input tokens the answering provider reported.", ["provider"])
+        self.search_units = Tally(
+            f"{PREFIX}_upstream_search_units", "Search units the answering provider billed.", ["provider"]
         )
-        self.tokens = Counter(
-            f"{PREFIX}_upstream_tokens", "Input tokens the answering provider reported.", ["provider"], registry=r
-        )
-        self.search_units = Counter(
-            f"{PREFIX}_upstream_search_units", "Search units the answering provider billed.", ["provider"], registry=r
+        r.register(
+            TallyCollector(
+                self.requests,
+                self.request_seconds,
+                self.in_flight,
+                self.attempts,
+                self.upstream_seconds,
+                self.fallbacks,
+                self.documents,
+                self.tokens,
+                self.search_units,
+            )
         )
         self.reloads = Counter(
             f"{PREFIX}_config_reloads", "Config reloads by result (ok, rejected).", ["result"], registry=r
@@ -95,27 +99,27 @@ class Metrics:
 
     def request_done(self, *, model: str, dialect: str, status: int, seconds: float) -> None:
         """Count one finished client request and its duration."""
-        self.requests.labels(model, dialect, str(status)).inc()
-        self.request_seconds.labels(model, dialect).observe(seconds)
+        self.requests.inc((model, dialect, str(status)))
+        self.request_seconds.observe((model, dialect), seconds)
 
     def attempts_made(self, attempts: Iterable[Attempt], *, model: str) -> None:
         """Count the tries behind one client request, and each move to another provider."""
         previous: str | None = None
         for a in attempts:
-            self.attempts.labels(a.provider, a.outcome).inc()
+            self.attempts.inc((a.provider, a.outcome))
             result = "ok" if a.outcome == "ok" else "error"
-            self.upstream_seconds.labels(a.provider, result).observe(a.duration_ms / 1000)
+            self.upstream_seconds.observe((a.provider, result), a.duration_ms / 1000)
             if previous is not None and a.provider != previous:
-                self.fallbacks.labels(model).inc()
+                self.fallbacks.inc((model,))
             previous = a.provider
 
     def answered(self, *, provider: str, documents: int, usage: Usage) -> None:
         """Count the documents and the usage of the provider that answered."""
-        self.documents.labels(provider).inc(documents)
+        self.documents.inc((provider,), documents)
         if usage.input_tokens:
-            self.tokens.labels(provider).inc(usage.input_tokens)
+            self.tokens.inc((provider,), usage.input_tokens)
         if usage.search_units:
-            self.search_units.labels(provider).inc(usage.search_units)
+            self.search_units.inc((provider,), usage.search_units)
 
     def breaker_changed(self, provider: str, state: str) -> None:
         """Record a provider's new breaker state (`closed`, `half_open`, `open`) as a gauge.

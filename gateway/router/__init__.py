@@ -32,17 +32,23 @@ class Plan:
     steps: tuple[Step, ...]
     timeout: float
     hedge: HedgeConfig | None = None
+    #: The model's cap on the slow-call threshold of its providers' breakers.
+    #:
+    #: A try the request stops (its deadline, a won hedge) counts as failed once it ran the
+    #: breaker's `slow_call`, or less when this model's own settings already call that slow: half
+    #: its deadline, or its hedge delay. Only the operator's settings count, never a client's
+    #: shorter deadline, so a client's tight `x-request-timeout` cannot open a healthy breaker.
+    slow_call: float = attrs.field(init=False)
+    #: The try order when no tier holds two entries (no weighted draw to make), else None.
+    fixed: tuple[Step, ...] | None = attrs.field(init=False)
 
-    @property
-    def slow_call(self) -> float:
-        """The model's cap on the slow-call threshold of its providers' breakers.
-
-        A try the request stops (its deadline, a won hedge) counts as failed once it ran the
-        breaker's `slow_call`, or less when this model's own settings already call that slow: half
-        its deadline, or its hedge delay. Only the operator's settings count, never a client's
-        shorter deadline, so a client's tight `x-request-timeout` cannot open a healthy breaker.
-        """
-        return min(self.timeout / 2, self.hedge.delay if self.hedge is not None else math.inf)
+    def __attrs_post_init__(self) -> None:
+        # Both depend on the config only: computed once here rather than on every request.
+        hedge_delay = self.hedge.delay if self.hedge is not None else math.inf
+        object.__setattr__(self, "slow_call", min(self.timeout / 2, hedge_delay))
+        tiers = [s.priority for s in self.steps]
+        fixed = tuple(sorted(self.steps, key=lambda s: s.priority)) if len(set(tiers)) == len(tiers) else None
+        object.__setattr__(self, "fixed", fixed)
 
 
 @attrs.frozen(kw_only=True)
@@ -65,7 +71,7 @@ class Router:
         # A client's deadline may only shorten the model's, never lengthen it.
         budget = plan.timeout if timeout is None else min(timeout, plan.timeout, self.max_timeout)
         call = Call(request=request, deadline=self.attempts.clock() + budget, guard=self.guard, slow=plan.slow_call)
-        steps = routing.order(plan.steps, self.rng)
+        steps = plan.fixed if plan.fixed is not None else routing.order(plan.steps, self.rng)
         try:
             if plan.hedge is None:
                 step, ranking = await self._in_turn(steps, call)

@@ -1,10 +1,9 @@
-"""Middlewares: request id and access log, errors as JSON in the caller's dialect, auth."""
+"""The edge middleware: request id, auth, errors as JSON in the caller's dialect, access log, metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from typing import Any
 
@@ -13,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.dialects import CLIENT_ROUTES
+from gateway.dialects.base import new_id
 from gateway.errors import Forbidden, GatewayError, NotFound, PayloadTooLarge, Unauthorized, UpstreamFailure
 from gateway.runtime import same_secret
 from gateway.web.keys import ACCESS, LIVE, METRICS, AccessInfo, dialect_of, runtime
@@ -33,12 +33,12 @@ def _request_id(request: web.Request) -> str:
     given = request.headers.get("x-request-id", "")
     if 0 < len(given) <= 128 and given.isprintable() and given.isascii():
         return given
-    return os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID object
+    return new_id()
 
 
 @web.middleware
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every request an id, render every error as JSON, and write one access-log line."""
+    """Give every request an id, check its key, render every error as JSON, write one access-log line."""
     start = time.perf_counter()
     info = AccessInfo(_request_id(request))
     request[ACCESS] = info
@@ -46,7 +46,7 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     generation = live.enter()
     counted = request.path not in PUBLIC
     if counted:
-        metrics.in_flight.inc()
+        metrics.in_flight.value += 1
     try:
         response = await _handle(request, handler, info)
     except asyncio.CancelledError:
@@ -58,7 +58,7 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     finally:
         live.leave(generation)
         if counted:
-            metrics.in_flight.dec()
+            metrics.in_flight.value -= 1
     response.headers["x-request-id"] = info.request_id
     if live.draining:
         # Ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
@@ -75,6 +75,7 @@ def _done(request: web.Request, info: AccessInfo, status: int, seconds: float) -
 
 async def _handle(request: web.Request, handler: Handler, info: AccessInfo) -> web.StreamResponse:
     try:
+        _authorize(request, info)
         return await handler(request)
     except GatewayError as exc:
         return render_error(request, exc)
@@ -149,23 +150,25 @@ def _measure(request: web.Request, info: AccessInfo, status: int, seconds: float
         metrics.answered(provider=info.provider, documents=info.documents, usage=info.usage)
 
 
-@web.middleware
-async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Require `Authorization: Bearer <gateway key>` when the config has `auth`."""
+def _authorize(request: web.Request, info: AccessInfo) -> None:
+    """Require `Authorization: Bearer <gateway key>` when the config has `auth`.
+
+    A plain function called by `edge` rather than a middleware of its own: each aiohttp middleware
+    adds a wrapper and a coroutine to every request.
+    """
     rt = runtime(request.app)
     if not rt.auth_required or request.path in PUBLIC:
-        return await handler(request)
+        return
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
     if request.path.startswith(ADMIN_PREFIX):
         _check_admin(rt.config.auth.admin_key if rt.config.auth else None, scheme, presented.strip())
-        request[ACCESS].key_name = "admin"
-        return await handler(request)
+        info.key_name = "admin"
+        return
     name = rt.key_name(presented.strip()) if scheme.lower() == "bearer" and presented.strip() else None
     if name is None:
         raise Unauthorized("a valid gateway API key is required: Authorization: Bearer <key>")
-    request[ACCESS].key_name = name
-    return await handler(request)
+    info.key_name = name
 
 
 def _check_admin(admin_key: str | None, scheme: str, presented: str) -> None:
