@@ -15,6 +15,7 @@ FAILOVER = "failover (primary refused)"
 FAILOVER_RETRIES = "failover, primary max_retries=2"
 BREAKER = "breaker open (primary refused)"
 ACCESS_LOG = "gateway, access log on"
+CACHE_HITS = "gateway, score cache hits"
 WORKERS = "gateway --workers {n}"
 
 

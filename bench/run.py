@@ -81,7 +81,7 @@ def grid(bench: Bench, gateway: str, gw_pid: int, forwarder: str, fw_pid: int) -
 
 
 def extras(bench: Bench) -> None:
-    """Failover, breaker, access log and --workers rows, each on its own gateway process."""
+    """Failover, breaker, score cache, access log and --workers rows, each on its own gateway process."""
     config = bench.config(failover=True, retries=0)
     proc, url = bench.start_gateway(config, name="gateway-failover")
     bench.warm(url, 20)
@@ -104,6 +104,13 @@ def extras(bench: Bench) -> None:
         for conc in (1, 64):
             bench.measure(report.BREAKER, url, docs=20, conc=conc, pid=proc.pid)
         bench.procs.stop(proc)
+
+    # The default config keeps scores: wrk's one body is then answered from the cache after the first.
+    proc, url = bench.start_gateway(bench.config(cache=True), name="gateway-cache")
+    bench.warm(url, 20)
+    for conc in (1, 64):
+        bench.measure(report.CACHE_HITS, url, docs=20, conc=conc, pid=proc.pid, note="no upstream call")
+    bench.procs.stop(proc)
 
     config = bench.config()
     proc, url = bench.start_gateway(config, name="gateway-access-log", flags=("--log-level", "info"))
