@@ -36,7 +36,6 @@ if not __package__:  # run as `python bench/memory.py`: make the repository root
 from bench import corpus
 from bench.harness import Bench
 from bench.load import run_wrk, wrk_path
-from bench.procs import cpu_seconds
 
 MB = 1024 * 1024
 
@@ -82,19 +81,28 @@ def measure_process(args: argparse.Namespace, folder: Path) -> None:
         _wait_port(proc.pid, port)
         started = status(proc.pid)
         print(f"after start (no request yet): VmRSS {started['VmRSS']:.1f} MB  VmHWM {started['VmHWM']:.1f} MB")
-        cpu = cpu_seconds(proc.pid)
+        cpu = _cpu(proc.pid)
         m = run_wrk(url, body=bench.bodies[args.docs], script=bench.script, connections=args.concurrency,
                     seconds=args.seconds)  # fmt: skip
-        cpu_us = (cpu_seconds(proc.pid) - cpu) / max(1, m.requests) * 1e6
+        count = max(1, m.requests)
+        user, system, faults = (1e6 * (b - a) / count for a, b in zip(cpu, _cpu(proc.pid), strict=True))
         loaded = status(proc.pid)
         time.sleep(1.0)
         idle = status(proc.pid)
-        print(f"{args.docs} docs, c={args.concurrency}, {args.seconds} s: {m.rps:.0f} req/s, errors {m.errors}, "
-              f"gateway CPU {cpu_us:.0f} us/request")  # fmt: skip
+        print(f"{args.docs} docs, c={args.concurrency}, {args.seconds} s: {m.rps:.0f} req/s, errors {m.errors}")
+        print(f"gateway per request: CPU user {user:.0f} us, system {system:.0f} us; {faults:.0f} page faults")
         print(f"peak under load: VmHWM {loaded['VmHWM']:.1f} MB")
         print(f"1 s after the load: VmRSS {idle['VmRSS']:.1f} MB")
     finally:
         bench.procs.stop_all()
+
+
+def _cpu(pid: int) -> tuple[float, float, float]:
+    """User and system CPU seconds of a process so far, and its minor page faults."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    # utime, stime and minflt: fields 14, 15 and 10 of proc(5)
+    return int(fields[11]) / ticks, int(fields[12]) / ticks, int(fields[7]) / 1e6
 
 
 def _wait_port(pid: int, port: int, timeout: float = 20.0) -> None:

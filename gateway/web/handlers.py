@@ -75,7 +75,7 @@ async def _json_body(request: web.Request) -> object:
         raise BadRequest(f"$: the body is not valid JSON ({exc.msg} at position {exc.pos})", field="$") from None
 
 
-async def _read_body(request: web.Request) -> bytearray:
+async def _read_body(request: web.Request) -> bytes:
     """The body, capped at `client_max_size`, in a buffer only the caller holds.
 
     Not `request.read()`: that keeps a bytes copy on the request until the response is sent, so
@@ -86,12 +86,17 @@ async def _read_body(request: web.Request) -> bytearray:
     declared = request.content_length
     if declared is not None and declared > cap:
         raise PayloadTooLarge("request body is too large", field="$")  # refused before reading any of it
-    body = bytearray()
+    # Buffer this body as it arrives, as `read()` does: pausing the socket every 128 KiB (the
+    # default) costs more system time in socket calls than the whole parse of the body.
+    request.content.set_read_chunk_size(declared or cap)
+    chunks: list[bytes] = []
+    size = 0
     while chunk := await request.content.readany():
-        body += chunk
-        if len(body) > cap:
+        size += len(chunk)
+        if size > cap:
             raise PayloadTooLarge("request body is too large", field="$")
-    return body
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # usually one chunk: no copy
 
 
 def _client_timeout(request: web.Request) -> float | None:
