@@ -19,6 +19,7 @@ from collections.abc import Callable
 import attrs
 from aiohttp import web
 
+from gateway import malloc
 from gateway.app import create_app
 from gateway.config import Config, ServerConfig
 from gateway.reload import Reloader, watch
@@ -114,6 +115,7 @@ def _once(stop: asyncio.Event, name: str) -> Callable[[], None]:
 
 def run(config: Config, *, path: str, listen: Listen, log_level_override: str | None = None) -> int:
     """Run one serving process on its own event loop (uvloop where installed); returns the exit code."""
+    malloc.tune()
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     try:
         import uvloop  # noqa: PLC0415 - optional speed-up, only where installed

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from gateway.state.base import Charge, CooldownStore, QuotaStore, ScoreStore
 from gateway.state.counters import Counters
-from gateway.state.fallback import Health, SharedCooldowns, SharedQuotas, SharedScores
 from gateway.state.memory import MemoryCooldowns, MemoryQuotas, MemoryScores
-from gateway.state.redis import RedisCooldowns, RedisLink, RedisQuotas, RedisScores
 from gateway.state.settings import CacheConfig, StateConfig
+
+if TYPE_CHECKING:
+    from gateway.state.fallback import Health
 
 
 @attrs.define(kw_only=True)
@@ -54,6 +56,10 @@ def build(state: StateConfig, cache: CacheConfig, *, clock: Callable[[], float] 
     quotas, cooldowns = MemoryQuotas(), MemoryCooldowns(clock=clock)
     if state.backend == "memory" or state.redis is None:
         return State(scores=scores, quotas=quotas, cooldowns=cooldowns, counters=counters)
+    # Imported here: the Redis client is some 6 MB of modules that a memory-backed process never uses.
+    from gateway.state.fallback import Health, SharedCooldowns, SharedQuotas, SharedScores  # noqa: PLC0415
+    from gateway.state.redis import RedisCooldowns, RedisLink, RedisQuotas, RedisScores  # noqa: PLC0415
+
     link = RedisLink(state.redis)
     health = Health(link, counters)
     return State(
