@@ -86,6 +86,11 @@ class Pool:
         self._release(conn)
         return response
 
+    @property
+    def closed(self) -> bool:
+        """Whether `close` has been called."""
+        return self._closed
+
     async def close(self) -> None:
         """Close idle connections now and busy ones when their call ends."""
         self._closed = True
