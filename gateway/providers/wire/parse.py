@@ -22,7 +22,13 @@ MAX_CHUNK_LINE = 4096
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
+#: A header line: a token, a colon, the value (leading blanks skipped; trailing ones stripped after).
+_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*)")
 _STATUS = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: [^\r\n]*)?")
+
+
+#: Header lines already parsed, to their (name, value): checked header lines, so safe to reuse.
+_SEEN: dict[bytes, tuple[str, str]] = {}
 
 
 def bad_http(detail: str) -> ProviderError:
@@ -52,18 +58,16 @@ def parse_head(head: bytes) -> Head:
     match = _STATUS.fullmatch(lines[0])
     if match is None:
         raise bad_http("malformed status line")
-    if len(lines) > MAX_HEADERS + 1:
+    breaks = len(lines) - 1
+    if breaks > MAX_HEADERS:
         raise bad_http("too many header fields")
+    # Every CR and LF must be part of a line break; checked once over the head, not per field.
+    if head.count(b"\n") != breaks or head.count(b"\r") != breaks or b"\0" in head:
+        raise bad_http("control character in the head")
     headers: dict[str, str] = {}
     for line in lines[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep or _TOKEN.fullmatch(name) is None:
-            raise bad_http("malformed header field")
-        value = value.strip(b" \t")
-        if b"\r" in value or b"\n" in value or b"\0" in value:
-            raise bad_http("control character in a header value")
-        key = name.decode("ascii").lower()
-        text = value.decode("latin-1")
+        field = _SEEN.get(line) or _field(line)
+        key, text = field
         if key in headers:
             if key == "content-length" and headers[key] != text:
                 raise bad_http("conflicting Content-Length fields")
@@ -75,6 +79,18 @@ def parse_head(head: bytes) -> Head:
     # HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 closes it unless told otherwise.
     keep_alive = "close" not in connection if match.group(1) == b"1" else "keep-alive" in connection
     return Head(status=int(match.group(2)), headers=headers, keep_alive=keep_alive)
+
+
+def _field(line: bytes) -> tuple[str, str]:
+    """One header line as (lower-case name, value), remembered: an upstream repeats most of its lines."""
+    match = _FIELD.fullmatch(line)
+    if match is None:
+        raise bad_http("malformed header field")
+    field = (match.group(1).decode("ascii").lower(), match.group(2).rstrip(b" \t").decode("latin-1"))
+    if len(_SEEN) >= 256:  # a bound, since Date and request-id lines differ every time
+        _SEEN.clear()
+    _SEEN[line] = field
+    return field
 
 
 def content_length(head: Head) -> int | None:
