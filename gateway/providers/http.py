@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+import urllib.request
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -58,9 +59,9 @@ def retry_after(value: str | None, *, now: float | None = None) -> float | None:
 class HttpProvider:
     """Calls one upstream over HTTP, in its own dialect, splitting large lists into batches.
 
-    Calls go through the gateway's own pooled HTTP/1.1 client (gateway/providers/wire); with
-    `trust_env` on they go through an aiohttp session instead, which reads the proxy variables
-    (HTTP(S)_PROXY, NO_PROXY) on every request and speaks to proxies.
+    Calls go through the gateway's own pooled HTTP/1.1 client (gateway/providers/wire); when
+    `trust_env` is on and the environment names a proxy for the URL's scheme, they go through an
+    aiohttp session instead, which speaks to proxies and applies NO_PROXY on every request.
     """
 
     name: str
@@ -92,7 +93,7 @@ class HttpProvider:
 
     async def start(self) -> None:
         tls = self._tls() if self._target.scheme == "https" else None
-        if not self.trust_env:
+        if not (self.trust_env and self._target.scheme in urllib.request.getproxies()):
             self._pool = Pool(
                 url=self._target,
                 headers=self.headers,
