@@ -12,7 +12,6 @@ import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.providers import http as http_provider
 from gateway.providers.wire import Pool
 from gateway.reload import Reloader, stamp, watch
 from gateway.web.keys import LIVE, METRICS
@@ -83,7 +82,7 @@ async def test_a_reload_that_fails_to_start_changes_nothing_and_closes_what_it_o
     live = client.app[LIVE].current
     reloader = reloader_for(client, write_config(tmp_path / "config.yaml", stricter("p", "cohere", url)))
     opened: list[Pool] = []
-    real = http_provider.Pool
+    real = Pool
 
     def connections(**kwargs: Any) -> Pool:
         if kwargs.get("limit") == 13:  # provider q: the process has run out of file descriptors
@@ -92,7 +91,7 @@ async def test_a_reload_that_fails_to_start_changes_nothing_and_closes_what_it_o
         return opened[-1]
 
     with monkeypatch.context() as patch:
-        patch.setattr(http_provider, "Pool", connections)
+        patch.setattr("gateway.providers.http.Pool", connections)
         assert not await reloader.reload("test")
     assert client.app[LIVE].current is live
     [pool] = opened  # p's new pool was opened before q failed...

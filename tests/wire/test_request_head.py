@@ -26,3 +26,20 @@ async def test_request_carries_head_and_body(start_raw: StartRaw, make_pool: Mak
     assert "Content-Type: application/json\r\n" in text
     assert "Content-Length: 8\r\n" in text
     assert body == b'{"q": 1}'
+
+
+async def test_credentials_in_the_url_become_basic_auth(start_raw: StartRaw, make_pool: MakePool) -> None:
+    """A URL with user:password sends them as Basic auth, never in the request line."""
+    seen: list[tuple[bytes, bytes]] = []
+
+    async def recording(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        writer.write(OK)
+        await writer.drain()
+
+    _, url = await start_raw(recording)
+    await make_pool(url.replace("http://", "http://ann:s3cret@")).post(b"{}", timeout=10)
+    text = seen[0][0].decode()
+    assert "Authorization: Basic YW5uOnMzY3JldA==\r\n" in text
+    assert text.startswith("POST /v1/rerank HTTP/1.1\r\n")
+    assert "s3cret" not in text

@@ -121,12 +121,13 @@ class Connection(asyncio.Protocol):
         """Close at once (the response, if any, is abandoned); never reused afterwards."""
         self.closed = True
         self.reusable = False
+        self._stop_timer()  # a cancelled call's timer must not keep the connection alive until its deadline
         if self.transport is not None:
             self.transport.abort()
 
     def _expire(self) -> None:
+        self._timer = None
         self._fail(ProviderError("timeout", retryable=True))
-        self.close()
 
     def _fail(self, error: BaseException) -> None:
         self._state = _DONE

@@ -9,6 +9,7 @@ on a fresh connection: that is the server's keep-alive expiry, not a failure of 
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 from collections import deque
 from collections.abc import Mapping
@@ -29,6 +30,10 @@ def request_head(url: URL, headers: Mapping[str, str]) -> bytes:
     if not url.is_default_port():
         host = f"{host}:{url.port}"
     fields = {"Host": host, "User-Agent": f"rerank-gateway/{__version__}", "Accept-Encoding": "gzip, deflate"}
+    if url.user is not None and not any(name.lower() == "authorization" for name in headers):
+        # Credentials in the URL (https://user:pass@host/...) mean Basic auth, as aiohttp sends them.
+        pair = f"{url.user}:{url.password or ''}".encode("latin-1")
+        fields["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
     fields.update(headers)
     lines = [f"POST {url.raw_path_qs} HTTP/1.1"]
     for name, value in fields.items():
