@@ -87,9 +87,10 @@ def _field(line: bytes) -> tuple[str, str]:
     if match is None:
         raise bad_http("malformed header field")
     field = (match.group(1).decode("ascii").lower(), match.group(2).rstrip(b" \t").decode("latin-1"))
-    if len(_SEEN) >= 256:  # a bound, since Date and request-id lines differ every time
-        _SEEN.clear()
-    _SEEN[line] = field
+    if len(line) <= 200:  # short lines only: a few hundred of them, since Date and request ids change
+        if len(_SEEN) >= 256:
+            _SEEN.clear()
+        _SEEN[line] = field
     return field
 
 
