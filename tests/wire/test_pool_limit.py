@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from gateway.errors import ProviderError
 from tests.fakes.tcp import read_request
 from tests.wire.conftest import OK, MakePool, StartRaw
 
@@ -36,3 +39,23 @@ async def test_concurrent_calls_wait_for_a_free_connection(start_raw: StartRaw, 
     assert [a.body for a in answers] == [b"{}"] * 20
     assert raw.connections <= 3
     assert most <= 3
+
+
+async def test_no_free_connection_within_the_timeout_is_a_timeout(start_raw: StartRaw, make_pool: MakePool) -> None:
+    """With the only connection busy past a call's timeout, that call fails as a timeout and opens nothing."""
+    got_request = asyncio.Event()
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        got_request.set()
+        await reader.read()
+
+    raw, url = await start_raw(hold)
+    pool = make_pool(url, limit=1)
+    busy = asyncio.create_task(pool.post(b"{}", timeout=30))
+    await got_request.wait()
+    with pytest.raises(ProviderError) as error:
+        await pool.post(b"{}", timeout=0.1)
+    assert error.value.kind == "timeout"
+    assert raw.connections == 1
+    busy.cancel()
