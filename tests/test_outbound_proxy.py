@@ -60,3 +60,15 @@ async def test_global_trust_env_and_no_proxy(
     monkeypatch.delenv("NO_PROXY")
     assert (await client.post("/v1/rerank", json=BODY)).status == 200
     assert proxy.seen == [f"{url}/v1/rerank"]
+
+
+async def test_trust_env_without_a_proxy_uses_the_gateway_client(
+    start_fake: StartFake, start_gateway: StartGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With trust_env on but no proxy named in the environment, calls go direct on the gateway's own client."""
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    fake, url = await start_fake("cohere")
+    client = await start_gateway(failover({"base_url": url, "trust_env": True}))
+    assert (await client.post("/v1/rerank", json=BODY)).status == 200
+    assert fake.headers_seen[0]["User-Agent"].startswith("rerank-gateway/")

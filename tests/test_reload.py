@@ -8,11 +8,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
+from gateway.providers.wire import Pool
 from gateway.reload import Reloader, stamp, watch
 from gateway.web.keys import LIVE, METRICS
 from tests.conftest import SEED, StartFake, StartGateway, model
@@ -81,17 +81,17 @@ async def test_a_reload_that_fails_to_start_changes_nothing_and_closes_what_it_o
     client = await start_gateway({**single("p", "cohere", url), "resilience": {"max_hedges": 7}})
     live = client.app[LIVE].current
     reloader = reloader_for(client, write_config(tmp_path / "config.yaml", stricter("p", "cohere", url)))
-    opened: list[aiohttp.TCPConnector] = []
-    real = aiohttp.TCPConnector
+    opened: list[Pool] = []
+    real = Pool
 
-    def connector(**kwargs: Any) -> aiohttp.TCPConnector:
+    def connections(**kwargs: Any) -> Pool:
         if kwargs.get("limit") == 13:  # provider q: the process has run out of file descriptors
             raise OSError(24, "Too many open files")
         opened.append(real(**kwargs))
         return opened[-1]
 
     with monkeypatch.context() as patch:
-        patch.setattr(aiohttp, "TCPConnector", connector)
+        patch.setattr("gateway.providers.http.Pool", connections)
         assert not await reloader.reload("test")
     assert client.app[LIVE].current is live
     [pool] = opened  # p's new pool was opened before q failed...

@@ -1,10 +1,11 @@
-"""An HTTP provider: a dialect, a URL, credentials, limits and one pooled client session."""
+"""An HTTP provider: a dialect, a URL, credentials, limits and one pool of keep-alive connections."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
 import time
+import urllib.request
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -19,6 +20,7 @@ from gateway.config import ProviderConfig
 from gateway.dialects.base import ProviderDialect
 from gateway.errors import InvalidResponse, ProviderError
 from gateway.model import Document, Ranked, Ranking, RerankRequest, Usage
+from gateway.providers.wire import Pool
 
 #: Statuses after which the same provider may be tried again (TEI uses 424 for backend errors).
 RETRYABLE_STATUSES = frozenset({408, 409, 424, 425, 429}) | frozenset(range(500, 600))
@@ -55,7 +57,12 @@ def retry_after(value: str | None, *, now: float | None = None) -> float | None:
 
 @attrs.define
 class HttpProvider:
-    """Calls one upstream over HTTP, in its own dialect, splitting large lists into batches."""
+    """Calls one upstream over HTTP, in its own dialect, splitting large lists into batches.
+
+    Calls go through the gateway's own pooled HTTP/1.1 client (gateway/providers/wire); when
+    `trust_env` is on and the environment names a proxy for the URL's scheme, they go through an
+    aiohttp session instead, which speaks to proxies and applies NO_PROXY on every request.
+    """
 
     name: str
     dialect: ProviderDialect
@@ -65,6 +72,7 @@ class HttpProvider:
     url: str = attrs.field(init=False)
     headers: dict[str, str] = attrs.field(init=False)
     max_documents: int = attrs.field(init=False)
+    _pool: Pool | None = attrs.field(default=None, init=False)
     _session: aiohttp.ClientSession | None = attrs.field(default=None, init=False)
     # Built once here rather than on every call: the parsed URL and the timeout of an attempt that
     # has the provider's whole timeout (the usual case); the headers go on the session.
@@ -84,9 +92,20 @@ class HttpProvider:
         self._full_timeout = _client_timeout(self.config.timeout, connect=self.config.connect_timeout)
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=30, ssl=self._tls())
+        tls = self._tls() if self._target.scheme == "https" else None
+        if not (self.trust_env and self._target.scheme in urllib.request.getproxies()):
+            self._pool = Pool(
+                url=self._target,
+                headers=self.headers,
+                ssl_context=tls,
+                limit=self.config.max_connections,
+                connect_timeout=self.config.connect_timeout,
+                cap=self.config.max_response_bytes,
+            )
+            return
+        connector = aiohttp.TCPConnector(limit=self.config.max_connections, keepalive_timeout=30, ssl=tls or True)
         self._session = aiohttp.ClientSession(
-            connector=connector, headers=self.headers, raise_for_status=False, trust_env=self.trust_env
+            connector=connector, headers=self.headers, raise_for_status=False, trust_env=True
         )
 
     def _tls(self) -> ssl.SSLContext:
@@ -97,15 +116,31 @@ class HttpProvider:
         return context
 
     async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
         if self._session is not None:
             await self._session.close()
 
     async def rerank(self, request: RerankRequest, *, model: str, timeout: float) -> Ranking:
         docs = request.documents
+        if len(docs) > self.max_documents:
+            return await self._batches(request, model=model, timeout=timeout)
+        # The common case is written out here, not in a helper coroutine: each level of coroutine
+        # costs again every time the call resumes.
+        top_n = request.top_n
+        body = orjson.dumps(self.dialect.build(request, model=model, documents=docs, top_n=top_n))
+        pool = self._pool
+        if pool is None:
+            raw = await self._post_aiohttp(body, timeout)
+        else:
+            resp = await pool.post(body, timeout=timeout)
+            raw = _checked(resp.status, resp.headers, resp.body)
+        return self._parse(raw, count=len(docs), top_n=top_n)
+
+    async def _batches(self, request: RerankRequest, *, model: str, timeout: float) -> Ranking:
+        """Concurrent batches to the same provider; one failure cancels the rest and fails the whole call."""
+        docs = request.documents
         size = self.max_documents
-        if len(docs) <= size:
-            return await self._call(request, model=model, documents=docs, top_n=request.top_n, timeout=timeout)
-        # Concurrent batches to the same provider; one failure cancels the rest and fails the whole call.
         starts = range(0, len(docs), size)
         try:
             async with asyncio.TaskGroup() as group:
@@ -125,25 +160,42 @@ class HttpProvider:
             usage = usage + part.usage
         return Ranking(results=tuple(results), usage=usage)
 
+    async def _call(
+        self, request: RerankRequest, *, model: str, documents: Sequence[Document], top_n: int | None, timeout: float
+    ) -> Ranking:
+        body = orjson.dumps(self.dialect.build(request, model=model, documents=documents, top_n=top_n))
+        if self._pool is None:
+            raw = await self._post_aiohttp(body, timeout)
+        else:
+            resp = await self._pool.post(body, timeout=timeout)
+            raw = _checked(resp.status, resp.headers, resp.body)
+        return self._parse(raw, count=len(documents), top_n=top_n)
+
+    def _parse(self, raw: bytes, *, count: int, top_n: int | None) -> Ranking:
+        try:
+            data: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise InvalidResponse("body is not valid JSON") from None
+        expected = count if top_n is None else min(top_n, count)
+        return self.dialect.parse(data, count=count, expected=expected)
+
     def _limit(self, timeout: float) -> aiohttp.ClientTimeout:
         """The usual timeout object is built once, at start; one cut short by the deadline, per call."""
         if timeout == self.config.timeout:
             return self._full_timeout
         return _client_timeout(timeout, connect=self.config.connect_timeout)
 
-    async def _call(
-        self, request: RerankRequest, *, model: str, documents: Sequence[Document], top_n: int | None, timeout: float
-    ) -> Ranking:
+    async def _post_aiohttp(self, body: bytes, timeout: float) -> bytes:
+        """One call through the aiohttp session (the proxy-aware path); the same errors as the pool's."""
         assert self._session is not None, "provider used before start()"
-        body = orjson.dumps(self.dialect.build(request, model=model, documents=documents, top_n=top_n))
         limit = self._limit(timeout)
         try:
             async with self._session.post(self._target, data=body, timeout=limit, allow_redirects=False) as resp:
                 if not 200 <= resp.status < 300:
-                    raise _status_error(resp)
+                    raise _status_error(resp.status, resp.headers.get("Retry-After"))
                 if "json" not in resp.headers.get("Content-Type", "").lower():
                     raise InvalidResponse(f"content type {resp.content_type!r} is not JSON")
-                raw = await _read_capped(resp, self.config.max_response_bytes)
+                return await _read_capped(resp, self.config.max_response_bytes)
         except ProviderError:
             raise
         except aiohttp.ConnectionTimeoutError:
@@ -163,26 +215,29 @@ class HttpProvider:
             raise ProviderError("bad_http", retryable=True) from None
         except aiohttp.ClientError as exc:
             raise ProviderError("client_error", retryable=True, detail=type(exc).__name__) from None
-        try:
-            data: Any = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise InvalidResponse("body is not valid JSON") from None
-        count = len(documents)
-        expected = count if top_n is None else min(top_n, count)
-        return self.dialect.parse(data, count=count, expected=expected)
+
+
+def _checked(status: int, headers: dict[str, str], body: bytes | None) -> bytes:
+    """The body of a pooled call's response, or the error its status or content type means."""
+    if not 200 <= status < 300:
+        raise _status_error(status, headers.get("retry-after"))
+    content_type = headers.get("content-type", "")
+    if "json" not in content_type.lower():
+        raise InvalidResponse(f"content type {content_type.partition(';')[0].strip()!r} is not JSON")
+    assert body is not None  # the pool reads every 2xx body
+    return body
 
 
 def _client_timeout(seconds: float, *, connect: float) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=seconds, sock_connect=min(connect, seconds))
 
 
-def _status_error(resp: aiohttp.ClientResponse) -> ProviderError:
-    status = resp.status
+def _status_error(status: int, retry_after_header: str | None) -> ProviderError:
     return ProviderError(
         f"http_{status}",
         retryable=status in RETRYABLE_STATUSES,
         status=status,
-        retry_after=retry_after(resp.headers.get("Retry-After")) if status in (429, 503) else None,
+        retry_after=retry_after(retry_after_header) if status in (429, 503) else None,
     )
 
 
