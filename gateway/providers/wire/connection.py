@@ -105,8 +105,8 @@ class Connection(asyncio.Protocol):
 
     # the exchange
 
-    def exchange(self, data: bytes, *, deadline: float) -> asyncio.Future[Response]:
-        """Send one whole request; the future resolves with its response or fails by `deadline`."""
+    def exchange(self, data: tuple[bytes, bytes], *, deadline: float) -> asyncio.Future[Response]:
+        """Send one whole request (head, body); the future resolves with its response or fails by `deadline`."""
         assert self.transport is not None
         waiter: asyncio.Future[Response] = self.loop.create_future()
         self._waiter = waiter
@@ -114,7 +114,7 @@ class Connection(asyncio.Protocol):
         self._seen = False
         self.reusable = False
         self._timer = self.loop.call_at(deadline, self._expire)
-        self.transport.write(data)
+        self.transport.writelines(data)
         return waiter
 
     def close(self) -> None:

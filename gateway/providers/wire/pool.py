@@ -73,7 +73,8 @@ class Pool:
         """POST `body`; the response, or a ProviderError (connect, timeout, framing, size) within `timeout`."""
         loop = self._loop
         deadline = loop.time() + timeout
-        data = b"".join((self._head, str(len(body)).encode(), b"\r\n\r\n", body))
+        # Head and body go out in one writelines: no joined copy of a body that can be megabytes.
+        data = (self._head + str(len(body)).encode() + b"\r\n\r\n", body)
         conn = self._take_idle() or await self._acquire(deadline)
         try:
             response = await conn.exchange(data, deadline=deadline)
