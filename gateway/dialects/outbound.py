@@ -143,11 +143,11 @@ def _fast_read(rows: Any, *, count: int, expected: int, usage: Usage, score: str
         or set(map(type, indices)) != _INTS
         or min(indices) < 0
         or max(indices) >= count
-        or (n != expected and n != count)
+        or n not in (expected, count)
         or len(set(indices)) != n
     ):
         return None
-    return Ranking(results=ranked_from(zip(indices, scores)), usage=usage)
+    return Ranking(results=ranked_from(zip(indices, scores, strict=True)), usage=usage)
 
 
 def token_usage(body: Any, *paths: tuple[str, ...]) -> Usage:
