@@ -4,8 +4,8 @@
 
 The load benchmark (bench/run.py) shares two cores with wrk, the upstream and whatever else runs,
 so its figures move by 10-30% between runs; this script times the gateway's own per-request
-work (decode, parse, build, parse the upstream answer, sort, render) with the best of several
-repeats, which is stable enough to show what a change to the fast path is worth.
+work (decode, parse, the score cache's keys, build, parse the upstream answer, sort, render) with
+the best of several repeats, which is stable enough to show what a change to the fast path is worth.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bench import corpus, fake_upstream
 from gateway.config import LimitsConfig
 from gateway.dialects import CLIENT_ROUTES, PROVIDER_DIALECTS
 from gateway.model import RerankResult, sort_and_cut
+from gateway.router.cache import score_keys
 from gateway.web import handlers
 
 
@@ -52,6 +53,8 @@ def steps(count: int) -> list[tuple[str, Callable[[], Any]]]:
         ("decode client body (orjson.loads)", lambda: orjson.loads(raw)),
         ("parse client request (dialect.parse)", lambda: client.parse(body)),
         ("check limits", lambda: handlers._check_limits(request, limits, paths={})),
+        # On by default; the benchmarks turn the cache off, so only this row shows its per-document cost.
+        ("score cache keys (score_keys)", lambda: score_keys("provider", request)),
         ("build provider body (build)", lambda: provider.build(request, model="m", documents=docs, top_n=None)),
         ("encode provider body (orjson.dumps)", lambda: orjson.dumps(sent)),
         ("decode upstream answer (orjson.loads)", lambda: orjson.loads(answer)),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import operator
-from typing import Any
+from collections.abc import Iterable, Sequence
+from functools import partial
+from itertools import repeat
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -11,12 +14,15 @@ import attrs
 Original = str | dict[str, Any]
 
 
-@attrs.frozen
-class Document:
+class Document(NamedTuple):
     """One candidate document: the text to rank and what the client sent, for the echo.
 
     `image` (a URL or base64 data) marks a multimodal document; only providers that take images
     can serve a request that has one, the others skip it as unservable.
+
+    A NamedTuple rather than a frozen attrs class (the house default for values): a request holds
+    one per document, up to thousands, and a tuple is built at C speed (see `text_documents`),
+    where a frozen attrs `__init__` sets each field through `object.__setattr__`.
     """
 
     text: str
@@ -52,12 +58,32 @@ class RerankRequest:
         return n if self.top_n is None else min(self.top_n, n)
 
 
-@attrs.frozen
-class Ranked:
-    """One scored document; `index` points into the client's original list."""
+class Ranked(NamedTuple):
+    """One scored document; `index` points into the client's original list.
 
-    index: int
+    A NamedTuple for the same reason as `Document`: one per result, built in C by `ranked_from`.
+    """
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the field is the API
     score: float
+
+
+#: `tuple.__new__` bound to each class: builds one from a ready tuple of its fields without running
+#: any Python code, so `map` over them stays in C.
+_new_document: Any = partial(tuple.__new__, Document)
+_new_ranked: Any = partial(tuple.__new__, Ranked)
+
+
+def text_documents(texts: Sequence[str]) -> tuple[Document, ...]:
+    """One document per string, the string being both the text and what the client sent."""
+    result: tuple[Document, ...] = tuple(map(_new_document, zip(texts, texts, repeat(None))))
+    return result
+
+
+def ranked_from(pairs: Iterable[tuple[int, float]]) -> tuple[Ranked, ...]:
+    """One result per (index, score) pair, checked already."""
+    result: tuple[Ranked, ...] = tuple(map(_new_ranked, pairs))
+    return result
 
 
 @attrs.frozen(kw_only=True)

@@ -44,7 +44,8 @@ def request_from(data: dict[str, Any]) -> RerankRequest:
 
 def request_json(request: RerankRequest) -> dict[str, Any]:
     """An internal request in JSON form, every field present."""
-    data: dict[str, Any] = orjson.loads(orjson.dumps(attrs.asdict(request)))
+    fields = {**attrs.asdict(request, recurse=False), "documents": [d._asdict() for d in request.documents]}
+    data: dict[str, Any] = orjson.loads(orjson.dumps(fields))
     return data
 
 

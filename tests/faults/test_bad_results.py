@@ -25,6 +25,18 @@ BROKEN = {
     "Infinity score": scores("Infinity"),
     "1e999 score": scores("1e999"),
     "negative index": raw(b'{"results": [{"index": -1, "relevance_score": 0.5}]}'),
+    "float index": raw(
+        b'{"results": [{"index": 0.0, "relevance_score": 0.5}, {"index": 1, "relevance_score": 0.2},'
+        b' {"index": 2, "relevance_score": 0.1}]}'
+    ),
+    "missing index": raw(
+        b'{"results": [{"relevance_score": 0.5}, {"index": 1, "relevance_score": 0.2},'
+        b' {"index": 2, "relevance_score": 0.1}]}'
+    ),
+    "null score": scores("null"),
+    "string row": raw(
+        b'{"results": ["0", {"index": 1, "relevance_score": 0.2}, {"index": 2, "relevance_score": 0.1}]}'
+    ),
 }
 
 
