@@ -184,30 +184,31 @@ class Connection(asyncio.Protocol):
         if buf:
             start = max(0, len(buf) - 3)  # search only what is new: a drip must not cost O(n^2)
             buf += data
-            end = buf.find(b"\r\n\r\n", start)
-            if end < 0:
+            if buf.find(b"\r\n\r\n", start) < 0:
                 self._check_partial(buf)
                 return
             data = bytes(buf)
             buf.clear()
-        else:
-            end = data.find(b"\r\n\r\n")
+        # A loop, not recursion, over interim responses: one read may hold thousands of them.
+        pos = 0
+        while True:
+            end = data.find(b"\r\n\r\n", pos)
             if end < 0:
-                self._check_partial(data)
-                buf += data
+                partial = data[pos:]
+                self._check_partial(partial)
+                buf += partial
                 return
-        if end > parse.MAX_HEAD:
-            raise parse.bad_http("response head too long")
-        head = parse.parse_head(data[:end])
-        rest = data[end + 4 :]
-        if head.status < 200:
+            if end - pos > parse.MAX_HEAD:
+                raise parse.bad_http("response head too long")
+            head = parse.parse_head(data[pos:end])
+            pos = end + 4
+            if head.status >= 200:
+                break
             if head.status == 101:
                 raise parse.bad_http("unexpected protocol switch")
-            if rest:  # an interim response (100 Continue, 103 Early Hints): the real one follows
-                self._feed_head(rest)
-            return
+            # An interim response (100 Continue, 103 Early Hints): the real one follows.
         self._head = head
-        self._begin_body(head, rest)
+        self._begin_body(head, data[pos:])
 
     def _check_partial(self, data: bytes | bytearray) -> None:
         if len(data) > parse.MAX_HEAD:
