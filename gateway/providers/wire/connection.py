@@ -175,7 +175,7 @@ class Connection(asyncio.Protocol):
         elif state == _CHUNKED:
             assert self._chunked is not None
             if self._chunked.feed(data):
-                self._finish(b"".join(self._chunked.parts), reusable=True)
+                self._finish(bytes(self._chunked.body), reusable=True)
         elif state == _TO_CLOSE:
             self._take(data)
 

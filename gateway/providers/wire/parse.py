@@ -119,7 +119,8 @@ class Chunked:
     """Decodes a chunked body fed in pieces; `feed` returns True once the last chunk and trailers are in."""
 
     cap: int
-    parts: list[bytes] = attrs.field(factory=list)
+    #: The data of every chunk so far, in one buffer: a body of many tiny chunks must not cost an object each.
+    body: bytearray = attrs.field(factory=bytearray)
     size: int = 0
     _buffer: bytearray = attrs.field(factory=bytearray)
     #: Bytes of chunk data still expected (plus its CRLF), or -1 between chunks, or -2 in the trailers.
@@ -136,7 +137,7 @@ class Chunked:
                     return False
                 if buf[self._need : self._need + 2] != b"\r\n":
                     raise bad_http("chunk data not followed by CRLF")
-                self.parts.append(bytes(buf[: self._need]))
+                self.body += buf[: self._need]
                 del buf[: self._need + 2]
                 self._need = -1
                 continue
