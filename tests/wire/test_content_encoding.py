@@ -45,8 +45,13 @@ async def test_bomb_is_stopped_at_the_cap(start_raw: StartRaw, make_pool: MakePo
 
 @pytest.mark.parametrize(
     ("coding", "packed"),
-    [("gzip", gzip.compress(BODY)[:-12]), ("gzip", b"not gzip at all"), ("br", b"\x1b\x00")],
-    ids=["truncated", "corrupt", "unsupported coding"],
+    [
+        ("gzip", gzip.compress(BODY)[:-12]),
+        ("gzip", b"not gzip at all"),
+        ("br", b"\x1b\x00"),
+        ("gzip", gzip.compress(BODY) + b"junk"),
+    ],
+    ids=["truncated", "corrupt", "unsupported coding", "trailing bytes"],
 )
 async def test_undecodable_body_is_invalid(
     coding: str, packed: bytes, start_raw: StartRaw, make_pool: MakePool

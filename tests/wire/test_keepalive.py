@@ -23,11 +23,12 @@ async def test_calls_in_a_row_share_one_connection(start_raw: StartRaw, make_poo
         response(b"{}", headers={"Connection": "close"}),
         response(b"{}", status="200 OK").replace(b"HTTP/1.1", b"HTTP/1.0"),
         response(b"{}") + b"surplus",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
     ],
-    ids=["Connection: close", "HTTP/1.0", "bytes past Content-Length"],
+    ids=["Connection: close", "HTTP/1.0", "bytes past Content-Length", "both Content-Length and chunked"],
 )
 async def test_connection_not_reused_when_it_cannot_be(answer: bytes, start_raw: StartRaw, make_pool: MakePool) -> None:
-    """After Connection: close, an HTTP/1.0 answer or bytes past the body, the next call opens a new connection."""
+    """After Connection: close, HTTP/1.0, bytes past the body or a doubly framed body, a call opens a new connection."""
     raw, url = await start_raw(forever(answer))
     pool = make_pool(url)
     for _ in range(3):

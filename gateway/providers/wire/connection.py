@@ -57,7 +57,9 @@ class Connection(asyncio.Protocol):
         self._seen = False
         self._buffer = bytearray()
         self._head: parse.Head | None = None
-        self._parts: list[bytes] = []
+        #: A body read in several pieces, in one buffer: a body dripped a few bytes per read must
+        #: not cost an object per read (its memory would be many times the size cap).
+        self._parts = bytearray()
         self._size = 0
         self._remaining = 0
         self._chunked: parse.Chunked | None = None
@@ -80,7 +82,7 @@ class Connection(asyncio.Protocol):
             self._on_lost(self)
             return
         if self._state == _TO_CLOSE and exc is None:
-            self._finish(b"".join(self._parts), reusable=False)
+            self._finish(bytes(self._parts), reusable=False)
         elif not self._seen and self.reused:
             self._fail(Stale())
         elif self._state == _HEAD and self._buffer and not parse.could_be_http(self._buffer):
@@ -151,7 +153,7 @@ class Connection(asyncio.Protocol):
         assert waiter is not None
         self._state = _DONE
         self._stop_timer()
-        self._parts = []
+        self._parts = bytearray()
         self._chunked = None
         self.reusable = reusable and head.keep_alive and not self.closed
         try:
@@ -250,14 +252,14 @@ class Connection(asyncio.Protocol):
     def _feed_length(self, data: bytes) -> None:
         remaining = self._remaining
         if len(data) < remaining:
-            self._parts.append(data)
+            self._parts += data
             self._remaining = remaining - len(data)
             return
-        self._parts.append(data[:remaining])
-        self._finish(b"".join(self._parts), reusable=len(data) == remaining)
+        self._parts += data[:remaining]
+        self._finish(bytes(self._parts), reusable=len(data) == remaining)
 
     def _take(self, data: bytes) -> None:
         self._size += len(data)
         if self._size > self.cap:
             raise InvalidResponse(f"body is over the {self.cap}-byte cap")
-        self._parts.append(data)
+        self._parts += data

@@ -76,8 +76,16 @@ def parse_head(head: bytes) -> Head:
         else:
             headers[key] = text
     connection = headers.get("connection", "").lower()
+    http11 = match.group(1) == b"1"
     # HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 closes it unless told otherwise.
-    keep_alive = "close" not in connection if match.group(1) == b"1" else "keep-alive" in connection
+    keep_alive = "close" not in connection if http11 else "keep-alive" in connection
+    if "transfer-encoding" in headers:
+        if not http11:  # RFC 9112 6.1: faulty framing
+            raise bad_http("Transfer-Encoding in an HTTP/1.0 response")
+        if "content-length" in headers:
+            # RFC 9112 6.3: Transfer-Encoding wins, but such a message smells of response
+            # splitting: read it as chunked and never send on this connection again.
+            keep_alive = False
     return Head(status=int(match.group(2)), headers=headers, keep_alive=keep_alive)
 
 
@@ -205,6 +213,6 @@ def _inflate(body: bytes, wbits: int, *, cap: int) -> bytes:
         raise InvalidResponse("compressed body is corrupt") from None
     if len(out) > cap:
         raise InvalidResponse(f"body is over the {cap}-byte cap")
-    if not inflater.eof or inflater.unconsumed_tail:
+    if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
         raise InvalidResponse("compressed body is truncated or has trailing bytes")
     return out
