@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gateway.model import Attempt, Usage
+from gateway.model import SKIPPED, Attempt, Usage
 from gateway.tally import Level, Spread, Tally, TallyCollector
 
 #: `_created` series double the output and nobody here reads them.
@@ -107,8 +107,9 @@ class Metrics:
         previous: str | None = None
         for a in attempts:
             self.attempts.inc((a.provider, a.outcome))
-            result = "ok" if a.outcome == "ok" else "error"
-            self.upstream_seconds.observe((a.provider, result), a.duration_ms / 1000)
+            if a.outcome not in SKIPPED:  # a provider passed over made no call to time
+                result = "ok" if a.outcome == "ok" else "error"
+                self.upstream_seconds.observe((a.provider, result), a.duration_ms / 1000)
             if previous is not None and a.provider != previous:
                 self.fallbacks.inc((model,))
             previous = a.provider

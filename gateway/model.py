@@ -110,7 +110,10 @@ def _add(a: int | None, b: int | None) -> int | None:
 
 @attrs.frozen(kw_only=True)
 class Attempt:
-    """The record of one try at one provider, for logs, metrics, headers and error bodies."""
+    """The record of one try at one provider, for logs, metrics, headers and error bodies.
+
+    Outcomes in SKIPPED mean the provider was passed over without a call (no duration).
+    """
 
     provider: str
     model: str
@@ -119,6 +122,11 @@ class Attempt:
     duration_ms: float = 0.0
     #: Why the attempt failed, in words; error bodies show it for unservable attempts only.
     detail: str = ""
+
+
+#: Outcomes of a provider passed over without calling it: an open breaker, a shared cool-down,
+#: documents it cannot take.
+SKIPPED = frozenset({"breaker_open", "cooldown", "unservable"})
 
 
 @attrs.frozen(kw_only=True)

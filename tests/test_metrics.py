@@ -178,3 +178,31 @@ async def test_score_cache_and_redis_state_are_exported(start_fake: StartFake, s
     assert value(samples, "rerank_gateway_cache_documents_total", source="cache") == len(SEED["documents"])
     assert value(samples, "rerank_gateway_redis_up") == 0
     assert value(samples, "rerank_gateway_redis_fallbacks_total") == 0
+
+
+async def test_a_provider_passed_over_is_counted_but_not_timed(
+    start_fake: StartFake, start_gateway: StartGateway, dead_url: str
+) -> None:
+    """Behind an open breaker, the primary's skip counts as an attempt but adds no upstream duration."""
+    _, url = await start_fake("cohere")
+    client = await start_gateway(
+        {
+            "providers": {
+                "a": {"type": "cohere", "base_url": dead_url, "max_retries": 0, "breaker": {"failures": 1}},
+                "b": {"type": "cohere", "base_url": url},
+            },
+            "models": {"m": model(("a", "x"), ("b", "y"))},
+            "cache": {"enabled": False},  # the same body twice: both must reach a provider
+        }
+    )
+    assert (await client.post("/v1/rerank", json=SEED)).status == 200  # a is refused: its breaker opens
+    before = await scrape(client)
+    assert (await client.post("/v1/rerank", json=SEED)).status == 200
+    after = await scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("rerank_gateway_upstream_attempts_total", provider="a", outcome="breaker_open") == 1
+    assert moved("rerank_gateway_upstream_duration_seconds_count", provider="a", result="error") == 0
+    assert moved("rerank_gateway_upstream_duration_seconds_count", provider="b", result="ok") == 1

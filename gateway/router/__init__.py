@@ -15,7 +15,7 @@ import attrs
 from gateway.config import HedgeConfig
 from gateway.dialects.base import new_id
 from gateway.errors import BadRequest, GatewayError, NotFound, ProviderError, UpstreamFailure
-from gateway.model import Ranking, RerankRequest, RerankResult, sort_and_cut
+from gateway.model import SKIPPED, Ranking, RerankRequest, RerankResult, sort_and_cut
 from gateway.router import hedging, routing
 from gateway.router.attempts import COOLDOWN, MIN_ATTEMPT_SECONDS, Attempts, Call, DeadlineExceeded, Exhausted, Step
 from gateway.router.cache import ScoreCache
@@ -128,7 +128,7 @@ def _failure(model: str, call: Call, *, timed_out: bool) -> GatewayError:
         return UpstreamFailure(f"model {model!r}: the request deadline passed", status=504, attempts=log)
     # Skipped providers (open breaker, cool-down, cannot take these documents) made no call: when
     # no provider was called, nothing is available, however many were skipped for which reason.
-    tried = [a for a in log if a.outcome not in ("breaker_open", COOLDOWN, "unservable")]
+    tried = [a for a in log if a.outcome not in SKIPPED]
     if not tried:
         return UpstreamFailure(
             f"no provider of model {model!r} is available", status=503, attempts=log, retry_after=_cap(call.retry_after)

@@ -170,7 +170,7 @@ class Attempts:
             raise ProviderError(COOLDOWN, retryable=False)
         if not await call.guard.breakers.allow(name):
             call.log.append(Attempt(provider=name, model=step.model, outcome="breaker_open"))
-            call.hint((await call.guard.breakers.view(name)).open_for or MIN_ATTEMPT_SECONDS)
+            call.hint(await call.guard.breakers.open_for(name) or MIN_ATTEMPT_SECONDS)
             raise ProviderError("breaker_open", retryable=False)
         return remaining
 
@@ -231,7 +231,7 @@ class Attempts:
 
     async def _share(self, name: str, guard: Resilience) -> None:
         """An open breaker becomes a cool-down every replica sees (through Redis when configured)."""
-        open_for = (await guard.breakers.view(name)).open_for
+        open_for = await guard.breakers.open_for(name)
         if open_for and guard.cooldowns is not None:
             await guard.cooldowns.mark(name, seconds=min(open_for, guard.max_cooldown))
 

@@ -87,6 +87,12 @@ class Breakers(Protocol):
     async def view(self, name: str) -> View:
         """The breaker's state now."""
 
+    async def open_for(self, name: str) -> float:
+        """Seconds until an open breaker lets a probe through; 0 when it is not open.
+
+        What a skipped call needs, without the window totals `view` adds up for the admin page.
+        """
+
 
 @attrs.define
 class Breaker:
@@ -160,6 +166,10 @@ class Breaker:
         seconds = min(until - self.clock(), self.settings.config.max_open)
         if seconds > 0 and (self.state is not State.OPEN or self.clock() + seconds > self.until):
             self._open(seconds, reason)
+
+    def open_for(self) -> float:
+        now = self._tick()
+        return self.until - now if self.state is State.OPEN else 0.0
 
     def view(self) -> View:
         now = self._tick()
@@ -260,3 +270,6 @@ class MemoryBreakers:
 
     async def view(self, name: str) -> View:
         return self._get(name).view()
+
+    async def open_for(self, name: str) -> float:
+        return self._get(name).open_for()
