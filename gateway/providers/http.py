@@ -125,17 +125,7 @@ class HttpProvider:
         docs = request.documents
         if len(docs) > self.max_documents:
             return await self._batches(request, model=model, timeout=timeout)
-        # The common case is written out here, not in a helper coroutine: each level of coroutine
-        # costs again every time the call resumes.
-        top_n = request.top_n
-        body = _encode(self.dialect.build(request, model=model, documents=docs, top_n=top_n))
-        pool = self._pool
-        if pool is None:
-            raw = await self._post_aiohttp(body, timeout)
-        else:
-            resp = await pool.post(body, timeout=timeout)
-            raw = _checked(resp.status, resp.headers, resp.body)
-        return self._parse(raw, count=len(docs), top_n=top_n)
+        return await self._call(request, model=model, documents=docs, top_n=request.top_n, timeout=timeout)
 
     async def _batches(self, request: RerankRequest, *, model: str, timeout: float) -> Ranking:
         """Concurrent batches to the same provider; one failure cancels the rest and fails the whole call."""
@@ -163,11 +153,16 @@ class HttpProvider:
     async def _call(
         self, request: RerankRequest, *, model: str, documents: Sequence[Document], top_n: int | None, timeout: float
     ) -> Ranking:
-        body = _encode(self.dialect.build(request, model=model, documents=documents, top_n=top_n))
         if self._pool is None:
+            body = orjson.dumps(self.dialect.build(request, model=model, documents=documents, top_n=top_n))
             raw = await self._post_aiohttp(body, timeout)
         else:
-            resp = await self._pool.post(body, timeout=timeout)
+            # The pool makes the body once it has a connection and keeps no reference to it while
+            # the upstream works (it makes it again only to re-send after a stale connection).
+            resp = await self._pool.post(
+                lambda: orjson.dumps(self.dialect.build(request, model=model, documents=documents, top_n=top_n)),
+                timeout=timeout,
+            )
             raw = _checked(resp.status, resp.headers, resp.body)
         return self._parse(raw, count=len(documents), top_n=top_n)
 
@@ -226,22 +221,6 @@ def _checked(status: int, headers: dict[str, str], body: bytes | None) -> bytes:
         raise InvalidResponse(f"content type {content_type.partition(';')[0].strip()!r} is not JSON")
     assert body is not None  # the pool reads every 2xx body
     return body
-
-
-#: Bodies from this size on are copied into an allocation of their own size (see `_encode`).
-EXACT_FROM = 64 * 1024
-
-
-def _encode(payload: Any) -> bytes:
-    """The JSON body of an upstream call, in memory of its own size.
-
-    orjson's result keeps the room its buffer grew into (about 520 KB for a 300 KB body of 1,000
-    documents), and the body lives until the provider answers (a stale keep-alive connection may
-    need it sent again). Copying a large one costs tens of microseconds and gives that room back
-    for the whole wait; small bodies are left as they are.
-    """
-    body = orjson.dumps(payload)
-    return memoryview(body).tobytes() if len(body) >= EXACT_FROM else body
 
 
 def _client_timeout(seconds: float, *, connect: float) -> aiohttp.ClientTimeout:
