@@ -156,6 +156,12 @@ class Connection(asyncio.Protocol):
         self._parts = bytearray()
         self._chunked = None
         self.reusable = reusable and head.keep_alive and not self.closed
+        if waiter.done():
+            # The call was cancelled (a gone client, a lost hedge) as its answer arrived in the same
+            # loop iteration: nobody wants the answer, and the pool is already dropping this connection.
+            self.reusable = False
+            self.close()
+            return
         try:
             decoded = None if body is None else parse.decode(body, head.headers.get("content-encoding"), cap=self.cap)
         except ProviderError as error:
