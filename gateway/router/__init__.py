@@ -112,7 +112,9 @@ class Router:
             try:
                 return step, await self._answer(step, call)
             except ProviderError as exc:
-                last = exc
+                # Kept without its traceback: that would lead back to this frame, a cycle holding
+                # the call and its documents until the garbage collector came by.
+                last = exc.with_traceback(None)
             except DeadlineExceeded:
                 raise Exhausted(last, timed_out=True) from None
         raise Exhausted(last, timed_out=False)

@@ -130,14 +130,17 @@ class Attempts:
                 raise
             pending.append(exc)
         pacing = Pacing(self.rng)
+        # tenacity's retrying object and its call state refer to each other, a cycle only the garbage
+        # collector frees: the stop rule keeps what it needs, not the call (which holds the documents).
+        deadline, budget, max_retries, clock = call.deadline, call.guard.budget, step.max_retries, self.clock
 
         def stop(state: RetryCallState) -> bool:
-            if state.attempt_number > step.max_retries:
+            if state.attempt_number > max_retries:
                 return True
             # Never wait past the deadline: a Retry-After longer than the time left means fail over.
-            if self.clock() + pacing.delay(state) + MIN_ATTEMPT_SECONDS > call.deadline:
+            if clock() + pacing.delay(state) + MIN_ATTEMPT_SECONDS > deadline:
                 return True
-            return not call.guard.budget.try_withdraw()
+            return not budget.try_withdraw()
 
         retrying = AsyncRetrying(
             stop=stop,

@@ -73,7 +73,7 @@ class Race:
         if exc is None:
             return step, task.result()
         if isinstance(exc, ProviderError):
-            self.last = exc
+            self.last = exc.with_traceback(None)  # no traceback: no cycle through the tried frames
         elif isinstance(exc, DeadlineExceeded):
             self.timed_out = True
         else:
