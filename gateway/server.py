@@ -26,6 +26,8 @@ from gateway.reload import Reloader, watch
 from gateway.web.keys import LIVE, METRICS
 
 log = logging.getLogger("gateway")
+#: Allocations between collections of the young generation (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 50_000
 Task = asyncio.Task[None]
 
 
@@ -49,6 +51,12 @@ async def serve(config: Config, *, path: str, listen: Listen, log_level_override
     # the collector, so the full collections that requests trigger scan only what requests made.
     gc.collect()
     gc.freeze()
+    # Requests free what they make by reference counting (a load leaves no cyclic garbage behind),
+    # but at the default threshold of 700 allocations the collector ran every few requests and kept
+    # promoting the objects of requests in flight, so full collections walked every document of
+    # every request being served: about a tenth of the CPU of 1,000-document traffic. Collecting
+    # the young generation every 50,000 allocations lets most of them die first.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
     reloader = Reloader(app[LIVE], app[METRICS], path, log_level_override=log_level_override)
     # Handlers before the `listening` line: a SIGTERM sent as soon as it shows must drain, not kill.
     stop = _on_signals(reloader)
