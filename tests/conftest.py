@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from gateway import config as config_mod
 from gateway.app import create_app
 from gateway.router import Attempts
 from tests.fakes.clock import FakeClock
+from tests.fakes.tcp import Handler, RawUpstream, StartRaw
 from tests.fakes.upstream import FakeUpstream
 from tests.procs import RedisServer
 
@@ -88,3 +89,18 @@ def model(*routes: tuple[str, str], **extra: Any) -> dict[str, Any]:
 
 
 SEED = {"model": "m", "query": "Apple", "documents": ["apple", "banana", "fruit", "vegetable"]}
+
+
+@pytest.fixture
+async def start_raw() -> AsyncIterator[StartRaw]:
+    """Start byte-level servers on loopback; each is closed after the test."""
+    started: list[RawUpstream] = []
+
+    async def start(handler: Handler) -> tuple[RawUpstream, str]:
+        raw = RawUpstream(handler)
+        started.append(raw)
+        return raw, await raw.start()
+
+    yield start
+    for raw in started:
+        await raw.close()

@@ -57,6 +57,10 @@ class RawUpstream:
                 await writer.wait_closed()
 
 
+#: The `start_raw` fixture (tests/conftest.py): start a RawUpstream, get it and its base URL.
+StartRaw = Callable[[Handler], Awaitable[tuple[RawUpstream, str]]]
+
+
 async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     """Read one HTTP/1.1 request: its head (request line and headers) and its Content-Length body."""
     head = await reader.readuntil(b"\r\n\r\n")

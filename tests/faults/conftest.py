@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.fakes.tcp import BlackHole, Handler, RawUpstream
-
-StartRaw = Callable[[Handler], Awaitable[tuple[RawUpstream, str]]]
-
-
-@pytest.fixture
-async def start_raw() -> AsyncIterator[StartRaw]:
-    """Start byte-level fake upstreams; each is closed after the test."""
-    started: list[RawUpstream] = []
-
-    async def start(handler: Handler) -> tuple[RawUpstream, str]:
-        raw = RawUpstream(handler)
-        started.append(raw)
-        return raw, await raw.start()
-
-    yield start
-    for raw in started:
-        await raw.close()
+from tests.fakes.tcp import BlackHole
 
 
 @pytest.fixture

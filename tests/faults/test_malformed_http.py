@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from tests.conftest import StartFake, StartGateway
-from tests.fakes.tcp import read_request
-from tests.faults.conftest import BODY, StartRaw, failover, outcomes
+from tests.fakes.tcp import StartRaw, read_request
+from tests.faults.conftest import BODY, failover, outcomes
 
 GARBAGE = {
     "bad status line": b"HTTP/1.1 OK-ish\r\n\r\n",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import StartFake, StartGateway
-from tests.fakes.tcp import cohere_answer, read_request
-from tests.faults.conftest import BODY, StartRaw, failover, outcomes
+from tests.fakes.tcp import StartRaw, cohere_answer, read_request
+from tests.faults.conftest import BODY, failover, outcomes
 
 
 async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import StartGateway
-from tests.fakes.tcp import cohere_answer, read_request, response
-from tests.faults.conftest import BODY, StartRaw, failover
+from tests.fakes.tcp import StartRaw, cohere_answer, read_request, response
+from tests.faults.conftest import BODY, failover
 
 
 async def one_per_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

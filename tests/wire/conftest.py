@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import pytest
 from yarl import URL
 
 from gateway.providers.wire import Pool
-from tests.fakes.tcp import Handler, RawUpstream, read_request
+from tests.fakes.tcp import Handler, read_request
 
-StartRaw = Callable[[Handler], Awaitable[tuple[RawUpstream, str]]]
 MakePool = Callable[..., Pool]
 
 #: A minimal valid answer, for tests about framing rather than content.
 OK = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-
-
-@pytest.fixture
-async def start_raw() -> AsyncIterator[StartRaw]:
-    """Start byte-level servers on loopback; each is closed after the test."""
-    started: list[RawUpstream] = []
-
-    async def start(handler: Handler) -> tuple[RawUpstream, str]:
-        raw = RawUpstream(handler)
-        started.append(raw)
-        return raw, await raw.start()
-
-    yield start
-    for raw in started:
-        await raw.close()
 
 
 @pytest.fixture

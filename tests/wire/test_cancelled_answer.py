@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from gateway.providers.wire.connection import Connection
-from tests.wire.conftest import OK, StartRaw, forever
+from tests.fakes.tcp import StartRaw
+from tests.wire.conftest import OK, forever
 
 
 async def test_answer_after_cancellation_closes_the_connection(start_raw: StartRaw) -> None:

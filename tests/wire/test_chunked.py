@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import ProviderError
-from tests.wire.conftest import OK, MakePool, StartRaw, replies
+from tests.fakes.tcp import StartRaw
+from tests.wire.conftest import OK, MakePool, replies
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
 

@@ -8,8 +8,8 @@ import zlib
 import pytest
 
 from gateway.errors import ProviderError
-from tests.fakes.tcp import response
-from tests.wire.conftest import MakePool, StartRaw, replies
+from tests.fakes.tcp import StartRaw, response
+from tests.wire.conftest import MakePool, replies
 
 BODY = b'{"results": [' + b'{"index": 0, "relevance_score": 0.5}, ' * 50 + b"{}]}"
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from gateway.errors import ProviderError
-from tests.fakes.tcp import read_request
-from tests.wire.conftest import OK, MakePool, StartRaw
+from tests.fakes.tcp import StartRaw, read_request
+from tests.wire.conftest import OK, MakePool
 
 
 async def test_timeout_mid_body_closes_the_connection(start_raw: StartRaw, make_pool: MakePool) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import tracemalloc
 
-from tests.wire.conftest import MakePool, StartRaw
+from tests.fakes.tcp import StartRaw
+from tests.wire.conftest import MakePool
 
 SIZE = 20_000
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.fakes.tcp import read_request
-from tests.wire.conftest import OK, MakePool, StartRaw
+from tests.fakes.tcp import StartRaw, read_request
+from tests.wire.conftest import OK, MakePool
 
 
 async def test_expired_idle_connections_are_closed_and_replaced(start_raw: StartRaw, make_pool: MakePool) -> None:

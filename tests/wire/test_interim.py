@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import ProviderError
-from tests.wire.conftest import OK, MakePool, StartRaw, replies
+from tests.fakes.tcp import StartRaw
+from tests.wire.conftest import OK, MakePool, replies
 
 
 async def test_continue_and_early_hints_are_skipped(start_raw: StartRaw, make_pool: MakePool) -> None:

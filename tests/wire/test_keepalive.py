@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.tcp import response
-from tests.wire.conftest import OK, MakePool, StartRaw, forever
+from tests.fakes.tcp import StartRaw, response
+from tests.wire.conftest import OK, MakePool, forever
 
 
 async def test_calls_in_a_row_share_one_connection(start_raw: StartRaw, make_pool: MakePool) -> None:

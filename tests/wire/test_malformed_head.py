@@ -6,7 +6,8 @@ import pytest
 
 from gateway.errors import ProviderError
 from gateway.providers.wire.parse import MAX_HEAD, MAX_HEADERS
-from tests.wire.conftest import MakePool, StartRaw, replies
+from tests.fakes.tcp import StartRaw
+from tests.wire.conftest import MakePool, replies
 
 BAD = {
     "status without code": b"HTTP/1.1 OK\r\n\r\n",

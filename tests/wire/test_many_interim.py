@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.wire.conftest import OK, MakePool, StartRaw, replies
+from tests.fakes.tcp import StartRaw
+from tests.wire.conftest import OK, MakePool, replies
 
 
 async def test_thousands_of_interim_responses_in_one_read(start_raw: StartRaw, make_pool: MakePool) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.wire.conftest import MakePool, StartRaw, replies
+from tests.fakes.tcp import StartRaw
+from tests.wire.conftest import MakePool, replies
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
 

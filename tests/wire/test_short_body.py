@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import ProviderError
-from tests.wire.conftest import MakePool, StartRaw, replies
+from tests.fakes.tcp import StartRaw
+from tests.wire.conftest import MakePool, replies
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.wire.conftest import MakePool, StartRaw, replies
+from tests.fakes.tcp import StartRaw
+from tests.wire.conftest import MakePool, replies
 
 BODY = b'{"a": [1, 2]}'
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(BODY)

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from gateway.errors import ProviderError
-from tests.fakes.tcp import read_request
-from tests.wire.conftest import OK, MakePool, StartRaw
+from tests.fakes.tcp import StartRaw, read_request
+from tests.wire.conftest import OK, MakePool
 
 
 async def test_request_on_a_dropped_connection_is_sent_again(start_raw: StartRaw, make_pool: MakePool) -> None:
