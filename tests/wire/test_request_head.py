@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.fakes.tcp import StartRaw, read_request
+from tests.fakes.tcp import Handler, StartRaw, read_request
 from tests.wire.conftest import OK, MakePool
 
 
