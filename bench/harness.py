@@ -88,21 +88,7 @@ class Bench:
         self, *, failover: bool = False, retries: int = 0, extra: str | None = None, cache: bool = False
     ) -> Path:
         port = free_port()
-        providers: dict[str, Any] = {"fake": {"type": "cohere", "base_url": self.upstream, "api_key": "bench-key"}}
-        routes = [{"provider": "fake", "model": "rerank-bench"}]
-        if failover:
-            dead = f"http://127.0.0.1:{free_port()}"
-            providers["primary"] = {"type": "cohere", "base_url": dead, "api_key": "k", "max_retries": retries}
-            routes.insert(0, {"provider": "primary", "model": "rerank-bench"})
-        config: dict[str, Any] = {
-            "server": {"host": "127.0.0.1", "port": port},
-            "log_level": "warning",
-            "providers": providers,
-            "models": {corpus.MODEL: {"type": "rerank", "providers": routes}},
-            # wrk posts one body over and over: with the score cache on, every request after the first
-            # would be answered from the cache and never reach the upstream. Off, unless a row asks.
-            "cache": {"enabled": cache},
-        }
+        config = gateway_config(port=port, upstream=self.upstream, failover=failover, retries=retries, cache=cache)
         if extra:
             _merge(config, yaml.safe_load(extra))
         path = self.folder / f"gateway-{port}.yaml"
@@ -128,6 +114,36 @@ def _wait_log(proc: Proc, text: str, timeout: float = 15.0) -> None:
             break
         time.sleep(0.05)
     raise RuntimeError(f"{proc.name} did not start:\n{proc.tail()}")
+
+
+def gateway_config(
+    *,
+    port: int,
+    upstream: str,
+    log_level: str = "warning",
+    failover: bool = False,
+    retries: int = 0,
+    cache: bool = False,
+) -> dict[str, Any]:
+    """The gateway's config for a benchmark: one `cohere` provider on the fake upstream, auth off.
+
+    `failover` puts a primary in front that refuses connections (with `retries`); the score cache
+    is off unless asked (wrk posts one body over and over: with the cache on, every request after
+    the first would be answered from it and never reach the upstream).
+    """
+    providers: dict[str, Any] = {"fake": {"type": "cohere", "base_url": upstream, "api_key": "bench-key"}}
+    routes = [{"provider": "fake", "model": "rerank-bench"}]
+    if failover:
+        dead = f"http://127.0.0.1:{free_port()}"
+        providers["primary"] = {"type": "cohere", "base_url": dead, "api_key": "k", "max_retries": retries}
+        routes.insert(0, {"provider": "primary", "model": "rerank-bench"})
+    return {
+        "server": {"host": "127.0.0.1", "port": port},
+        "log_level": log_level,
+        "providers": providers,
+        "models": {corpus.MODEL: {"type": "rerank", "providers": routes}},
+        "cache": {"enabled": cache},
+    }
 
 
 def _merge(into: dict[str, Any], extra: Any) -> None:

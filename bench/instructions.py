@@ -30,6 +30,7 @@ if not __package__:  # run as `python bench/instructions.py`: make the repositor
 import yaml
 
 from bench import corpus
+from bench.harness import gateway_config
 from bench.procs import ROOT, free_port
 
 
@@ -38,19 +39,7 @@ def server_args(kind: str, *, port: int, upstream: str, folder: Path, log_level:
     if kind == "forwarder":
         return ["-m", "bench.forwarder", "--port", str(port), "--upstream", upstream]
     config = folder / f"gateway-{port}.yaml"
-    provider = {"type": "cohere", "base_url": upstream, "api_key": "bench-key"}
-    route = {"provider": "fake", "model": "rerank-bench"}
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "server": {"host": "127.0.0.1", "port": port},
-                "log_level": log_level,
-                "providers": {"fake": provider},
-                "models": {corpus.MODEL: {"type": "rerank", "providers": [route]}},
-                "cache": {"enabled": False},  # one body over and over: every request must reach upstream
-            }
-        )
-    )
+    config.write_text(yaml.safe_dump(gateway_config(port=port, upstream=upstream, log_level=log_level)))
     return ["-m", "gateway", "serve", "--config", str(config), "--log-level", log_level]
 
 
