@@ -168,20 +168,21 @@ class Breaker:
             self._open(seconds, reason)
 
     def open_for(self) -> float:
-        now = self._tick()
-        return self.until - now if self.state is State.OPEN else 0.0
+        return self._open_for(self._tick())
 
     def view(self) -> View:
         now = self._tick()
-        open_for = self.until - now if self.state is State.OPEN else 0.0
         return View(
             state=self.state,
-            open_for=open_for,
+            open_for=self._open_for(now),
             consecutive_failures=self.consecutive,
             window_calls=int(self.window.total(now, "calls")),
             window_failures=int(self.window.total(now, "failures")),
             reason=self.reason,
         )
+
+    def _open_for(self, now: float) -> float:
+        return self.until - now if self.state is State.OPEN else 0.0
 
     def _tick(self) -> float:
         """Move an open breaker whose cool-down is over to half-open; return the time."""
