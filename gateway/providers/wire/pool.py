@@ -196,8 +196,7 @@ class Pool:
         """The server closed a connection while it sat idle: forget it."""
         if conn in self._idle:
             self._idle.remove(conn)
-            self._count -= 1
-            self._wake()
+            self._drop(conn)
 
     def _wake(self) -> None:
         while self._waiters:
