@@ -14,7 +14,8 @@ from gateway.dialects import CLIENT_ROUTES
 from gateway.metrics import Metrics
 from gateway.router import Attempts, Resilience
 from gateway.web import middlewares, routes
-from gateway.web.keys import LIVE, METRICS, ROUTE_DIALECTS, STATE, Live
+from gateway.web.inflight import BytesInFlight
+from gateway.web.keys import BYTES_IN_FLIGHT, LIVE, METRICS, ROUTE_DIALECTS, STATE, Live
 
 
 def create_app(
@@ -32,6 +33,8 @@ def create_app(
     app[LIVE] = Live(first)
     app[ROUTE_DIALECTS] = CLIENT_ROUTES
     app[METRICS] = Metrics()
+    app[BYTES_IN_FLIGHT] = BytesInFlight()
+    app[METRICS].watch_bytes_in_flight(app[BYTES_IN_FLIGHT])
     app[METRICS].watch_state(app[STATE].counters.snapshot)
     # Breakers outlive reloads (the runtime hands them on), so one subscription lasts.
     app[LIVE].current.resilience.breakers.subscribe(app[METRICS].breaker_changed)

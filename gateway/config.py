@@ -70,6 +70,8 @@ class LimitsConfig:
     max_documents: int = 10_000
     max_query_chars: int = 32_000
     max_document_chars: int = 200_000
+    #: Bytes of client request bodies served at once; past it, requests wait their turn. None: no bound.
+    max_bytes_in_flight: int | None = 4 * 1024 * 1024
 
 
 @attrs.frozen(kw_only=True)
@@ -311,6 +313,8 @@ def _check(config: Config) -> list[str]:
     problems.extend(state_settings.check(config.state, config.cache))
     problems.extend(_check_keys(config))
     problems.extend(_check_resilience(config))
+    if config.limits.max_bytes_in_flight is not None and config.limits.max_bytes_in_flight < 1:
+        problems.append("$.limits.max_bytes_in_flight: must be at least 1, or null for no bound")
     if config.request_timeout <= 0:
         problems.append("$.request_timeout: must be greater than 0")
     if not 0 <= config.server.port <= 65535:

@@ -78,6 +78,13 @@ class RateLimited(GatewayError):
     code = "rate_limited"
 
 
+class Overloaded(GatewayError):
+    """Raised when a request waited for room under `limits.max_bytes_in_flight` until its deadline."""
+
+    status = 503
+    code = "overloaded"
+
+
 class UpstreamFailure(GatewayError):
     """Raised when no provider produced a valid answer; carries every attempt."""
 

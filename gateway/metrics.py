@@ -8,6 +8,7 @@ router and the providers stay unaware of metrics. A circuit breaker reports its 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Protocol
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -97,6 +98,10 @@ class Metrics:
         """Expose the shared-state layer's counters (score cache, Redis), read at scrape time."""
         self.registry.register(StateCollector(snapshot))
 
+    def watch_bytes_in_flight(self, room: Room) -> None:
+        """Expose the client body bytes in flight and the requests waiting for room, read at scrape time."""
+        self.registry.register(RoomCollector(room))
+
     def request_done(self, *, model: str, dialect: str, status: int, seconds: float) -> None:
         """Count one finished client request and its duration."""
         self.requests.inc((model, dialect, str(status)))
@@ -151,6 +156,40 @@ class Metrics:
 
 #: The Content-Type of `exposition()`.
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
+
+
+class Room(Protocol):
+    """What `limits.max_bytes_in_flight` accounting shows (gateway.web.inflight.BytesInFlight)."""
+
+    @property
+    def used(self) -> int: ...
+    @property
+    def waiting(self) -> int: ...
+    @property
+    def waited(self) -> int: ...
+
+
+class RoomCollector(Collector):
+    """The bytes of client bodies being served, and the requests that waited for room."""
+
+    def __init__(self, room: Room) -> None:
+        self.room = room
+
+    def collect(self) -> Iterator[Metric]:
+        room = self.room
+        yield GaugeMetricFamily(
+            f"{PREFIX}_request_bytes_in_flight", "Bytes of client request bodies being served now.", value=room.used
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_requests_waiting_for_room",
+            "Requests waiting for room under limits.max_bytes_in_flight.",
+            value=room.waiting,
+        )
+        yield CounterMetricFamily(
+            f"{PREFIX}_requests_waited_for_room",
+            "Requests that had to wait for room under limits.max_bytes_in_flight.",
+            value=room.waited,
+        )
 
 
 class StateCollector(Collector):

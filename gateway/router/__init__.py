@@ -64,13 +64,17 @@ class Router:
     #: Scores reused across requests; None turns the cache off.
     cache: ScoreCache | None = None
 
-    async def rerank(self, request: RerankRequest, *, timeout: float | None = None) -> RerankResult:
+    async def rerank(
+        self, request: RerankRequest, *, timeout: float | None = None, since: float | None = None
+    ) -> RerankResult:
+        """Rank `request`; the deadline runs from `since` (on `attempts.clock`) when given, else from now."""
         plan = self.plans.get(request.model)
         if plan is None:
             raise NotFound(f"model {request.model!r} does not exist; GET /v1/models lists the models")
         # A client's deadline may only shorten the model's, never lengthen it.
         budget = plan.timeout if timeout is None else min(timeout, plan.timeout, self.max_timeout)
-        call = Call(request=request, deadline=self.attempts.clock() + budget, guard=self.guard, slow=plan.slow_call)
+        start = self.attempts.clock() if since is None else since
+        call = Call(request=request, deadline=start + budget, guard=self.guard, slow=plan.slow_call)
         steps = plan.fixed if plan.fixed is not None else routing.order(plan.steps, self.rng)
         try:
             if plan.hedge is None:
@@ -95,6 +99,11 @@ class Router:
             attempts=tuple(call.log),
             cache=call.cache,
         )
+
+    def longest_deadline(self, timeout: float | None) -> float:
+        """The longest deadline a request can have here, given the client's `timeout`, if it set one."""
+        longest = max((p.timeout for p in self.plans.values()), default=0.0)
+        return longest if timeout is None else min(timeout, longest, self.max_timeout)
 
     async def _answer(self, step: Step, call: Call) -> Ranking:
         """The provider's ranking of every document, through the score cache when it applies."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import operator
 from collections.abc import Awaitable, Callable, Mapping
@@ -12,10 +13,11 @@ from aiohttp import web
 
 from gateway.config import Config, LimitsConfig
 from gateway.dialects import WIRE_PATHS, ClientDialect, pick
-from gateway.errors import BadRequest, PayloadTooLarge
+from gateway.errors import BadRequest, Overloaded, PayloadTooLarge
 from gateway.metrics import CONTENT_TYPE
 from gateway.model import RerankRequest
-from gateway.web.keys import ACCESS, CHOSEN_DIALECT, LIVE, METRICS, runtime
+from gateway.runtime import Runtime
+from gateway.web.keys import ACCESS, BYTES_IN_FLIGHT, CHOSEN_DIALECT, LIVE, METRICS, runtime
 
 JSON = "application/json"
 TIMEOUT_HEADER = "x-request-timeout"
@@ -28,22 +30,35 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         rt = runtime(request.app)  # this request stays on this config, even across a reload
         info = request[ACCESS]
         info.dialect = dialect.name
-        body = await _json_body(request)
-        speaker = request[CHOSEN_DIALECT] = pick(dialect, body)
-        info.dialect = speaker.name
-        rerank = _with_model(speaker.parse(body), rt.config)
-        del body  # the documents keep what they need; the decoded containers need not wait on the provider
-        info.model = rerank.model
-        info.query = rerank.query
-        _check_limits(rerank, rt.config.limits, paths=WIRE_PATHS.get(speaker.name, {}))
-        await rt.admit(info.key_name, rerank)
-        result = await rt.router.rerank(rerank, timeout=_client_timeout(request))
-        info.provider = result.provider
-        info.attempts = len(result.attempts)
-        info.cache = result.cache
-        info.outcome = "ok"
-        info.tries, info.documents, info.usage = result.attempts, len(rerank.documents), result.usage
-        response = web.Response(body=orjson.dumps(speaker.render(result, rerank)), content_type=JSON)
+        declared = _declared_length(request)
+        # A declared body waits for room before it is read; a chunked one is read (capped) first.
+        since = None if declared is None else await _room(request, rt, declared)
+        taken = declared  # the body bytes this request holds room for
+        try:
+            raw = await _read_body(request, declared)
+            if taken is None:
+                since = await _room(request, rt, len(raw))
+                taken = len(raw)
+            body = _decode(raw)
+            del raw
+            speaker = request[CHOSEN_DIALECT] = pick(dialect, body)
+            info.dialect = speaker.name
+            rerank = _with_model(speaker.parse(body), rt.config)
+            del body  # the documents keep what they need; the decoded containers need not wait on the provider
+            info.model = rerank.model
+            info.query = rerank.query
+            _check_limits(rerank, rt.config.limits, paths=WIRE_PATHS.get(speaker.name, {}))
+            await rt.admit(info.key_name, rerank)
+            result = await rt.router.rerank(rerank, timeout=_client_timeout(request), since=since)
+            info.provider = result.provider
+            info.attempts = len(result.attempts)
+            info.cache = result.cache
+            info.outcome = "ok"
+            info.tries, info.documents, info.usage = result.attempts, len(rerank.documents), result.usage
+            response = web.Response(body=orjson.dumps(speaker.render(result, rerank)), content_type=JSON)
+        finally:
+            if taken is not None:
+                request.app[BYTES_IN_FLIGHT].give(taken)
         response.headers["x-rerank-provider"] = result.provider
         response.headers["x-rerank-attempts"] = str(len(result.attempts))
         response.headers["x-rerank-fallbacks"] = str(max(0, len({a.provider for a in result.attempts}) - 1))
@@ -66,8 +81,40 @@ def _with_model(rerank: RerankRequest, config: Config) -> RerankRequest:
     )
 
 
-async def _json_body(request: web.Request) -> object:
-    raw = await _read_body(request)
+def _declared_length(request: web.Request) -> int | None:
+    """The body's Content-Length (None when chunked); one over the size limit is refused unread."""
+    declared = request.content_length
+    if declared is not None and declared > request.client_max_size:
+        raise PayloadTooLarge("request body is too large", field="$")
+    return declared
+
+
+async def _room(request: web.Request, rt: Runtime, size: int) -> float | None:
+    """Take room for `size` body bytes under `limits.max_bytes_in_flight`, waiting if need be.
+
+    Returns None when there was room at once; else when the wait began (on the router's clock),
+    so the request's deadline counts the wait. The wait is bounded by the longest deadline the
+    request can have; a request still waiting then gets 503 with Retry-After.
+    """
+    limit = rt.config.limits.max_bytes_in_flight
+    room = request.app[BYTES_IN_FLIGHT]
+    if room.take_now(size, limit):
+        return None
+    assert limit is not None  # take_now always makes room when there is no limit
+    began = rt.router.attempts.clock()
+    try:
+        async with asyncio.timeout(rt.router.longest_deadline(_client_timeout(request))):
+            await room.take(size, limit)
+    except TimeoutError:
+        raise Overloaded(
+            f"the gateway is serving {room.used} bytes of requests (limits.max_bytes_in_flight: {limit}); "
+            "this one waited its whole deadline for room",
+            retry_after=1,
+        ) from None
+    return began
+
+
+def _decode(raw: bytes) -> object:
     if not raw:
         raise BadRequest("$: the request body is empty; send a JSON object", field="$")
     try:
@@ -76,7 +123,7 @@ async def _json_body(request: web.Request) -> object:
         raise BadRequest(f"$: the body is not valid JSON ({exc.msg} at position {exc.pos})", field="$") from None
 
 
-async def _read_body(request: web.Request) -> bytes:
+async def _read_body(request: web.Request, declared: int | None) -> bytes:
     """The body, capped at `client_max_size`, in a buffer only the caller holds.
 
     Not `request.read()`: that keeps a bytes copy on the request until the response is sent, so
@@ -84,9 +131,6 @@ async def _read_body(request: web.Request) -> bytes:
     1,000 documents) next to the documents parsed from it.
     """
     cap = request.client_max_size
-    declared = request.content_length
-    if declared is not None and declared > cap:
-        raise PayloadTooLarge("request body is too large", field="$")  # refused before reading any of it
     # Buffer this body as it arrives, as `read()` does: pausing the socket every 128 KiB (the
     # default) costs more system time in socket calls than the whole parse of the body.
     request.content.set_read_chunk_size(declared or cap)

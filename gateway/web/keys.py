@@ -14,6 +14,7 @@ from gateway.metrics import Metrics
 from gateway.model import Attempt, Usage
 from gateway.runtime import Runtime
 from gateway.state import State
+from gateway.web.inflight import BytesInFlight
 
 
 @attrs.define
@@ -86,6 +87,8 @@ METRICS = web.AppKey("metrics", Metrics)
 ROUTE_DIALECTS = web.AppKey("route_dialects", Mapping[str, ClientDialect])
 #: The process's shared state (one Redis pool); every runtime of this app, across reloads, uses it.
 STATE = web.AppKey("state", State)
+#: The client body bytes being served now, bounded by `limits.max_bytes_in_flight` (per process).
+BYTES_IN_FLIGHT = web.AppKey("bytes_in_flight", BytesInFlight)
 ACCESS = web.RequestKey("access", AccessInfo)
 #: The client dialect chosen for this request's body, on routes several dialects share.
 CHOSEN_DIALECT = web.RequestKey("chosen_dialect", ClientDialect)
