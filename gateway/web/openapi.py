@@ -67,7 +67,7 @@ _ERRORS = {
     "413": "Too many documents, or the body is too large.",
     "429": "The gateway key is over its quota.",
     "502": "Every provider failed; `attempts` lists each try.",
-    "503": "No provider is available or every provider is overloaded.",
+    "503": "No provider is available, every provider is overloaded, or the gateway had no room for the body in time.",
     "504": "The request deadline passed.",
 }
 
