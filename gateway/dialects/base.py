@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Protocol, cast
 
 import attrs
@@ -225,6 +226,23 @@ def number(mapping: Any, *keys: str) -> int | None:
         if not isinstance(value, dict):
             return None
         value = value.get(key)
+    return count(value)
+
+
+def member(value: Any, key: str) -> Mapping[str, Any]:
+    """`value[key]` when `value` is a JSON object and that member is one too; else an empty object.
+
+    For dialects that read several counters under one object: each step of the path is read once.
+    """
+    found = value.get(key) if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else _NO_MEMBERS
+
+
+_NO_MEMBERS: Mapping[str, Any] = MappingProxyType({})
+
+
+def count(value: Any) -> int | None:
+    """A usage counter's value: a JSON number as an int, None for anything else."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value)

@@ -112,9 +112,11 @@ def parse_results(body: Any, *, count: int, expected: int, usage: Usage, contain
 
 def cohere_usage(body: Any) -> Usage:
     """Cohere's `meta.billed_units` / `meta.tokens`, and the older top-level `tokens`."""
+    meta = base.member(body, "meta")
+    billed = base.member(meta, "billed_units")
     tokens = (
-        base.number(body, "meta", "tokens", "input_tokens")
-        or base.number(body, "meta", "billed_units", "input_tokens")
-        or base.number(body, "tokens", "input_tokens")
+        base.count(base.member(meta, "tokens").get("input_tokens"))
+        or base.count(billed.get("input_tokens"))
+        or base.count(base.member(body, "tokens").get("input_tokens"))
     )
-    return Usage(input_tokens=tokens, search_units=base.number(body, "meta", "billed_units", "search_units"))
+    return Usage(input_tokens=tokens, search_units=base.count(billed.get("search_units")))

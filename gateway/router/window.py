@@ -20,11 +20,15 @@ class Rolling:
 
     def add(self, now: float, name: str, amount: float = 1.0) -> None:
         """Count `amount` of `name` at time `now`."""
-        slot = self._slot(now)
-        if not self._slices or self._slices[-1][0] != slot:
-            self._slices.append((slot, {}))
-        counts = self._slices[-1][1]
-        counts[name] = counts.get(name, 0.0) + amount
+        slot = int(now // (self.span / self.buckets))
+        slices = self._slices
+        if slices and slices[-1][0] == slot:
+            # The usual case, several events in one slice: that slice's add already expired what
+            # this slot makes old, and nothing was added since.
+            counts = slices[-1][1]
+            counts[name] = counts.get(name, 0.0) + amount
+            return
+        slices.append((slot, {name: float(amount)}))
         self._expire(slot)
 
     def total(self, now: float, name: str) -> float:

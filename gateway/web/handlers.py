@@ -55,15 +55,20 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
             info.cache = result.cache
             info.outcome = "ok"
             info.tries, info.documents, info.usage = result.attempts, len(rerank.documents), result.usage
-            response = web.Response(body=orjson.dumps(speaker.render(result, rerank)), content_type=JSON)
+            body_out = orjson.dumps(speaker.render(result, rerank))
         finally:
             if taken is not None:
                 request.app[BYTES_IN_FLIGHT].give(taken)
-        response.headers["x-rerank-provider"] = result.provider
-        response.headers["x-rerank-attempts"] = str(len(result.attempts))
-        response.headers["x-rerank-fallbacks"] = str(max(0, len({a.provider for a in result.attempts}) - 1))
-        response.headers["x-rerank-cache"] = result.cache
-        return response
+        # The headers in one mapping, handed over whole: the same fields in the same order as
+        # setting each on the response, without a Python call per field.
+        headers = {
+            "Content-Type": JSON,
+            "x-rerank-provider": result.provider,
+            "x-rerank-attempts": str(len(result.attempts)),
+            "x-rerank-fallbacks": str(max(0, len({a.provider for a in result.attempts}) - 1)),
+            "x-rerank-cache": result.cache,
+        }
+        return web.Response(body=body_out, headers=headers)
 
     return handle
 

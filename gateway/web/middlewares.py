@@ -15,7 +15,7 @@ from gateway.dialects import CLIENT_ROUTES
 from gateway.dialects.base import new_id
 from gateway.errors import Forbidden, GatewayError, NotFound, PayloadTooLarge, Unauthorized, UpstreamFailure
 from gateway.runtime import same_secret
-from gateway.web.keys import ACCESS, LIVE, METRICS, AccessInfo, dialect_of, runtime
+from gateway.web.keys import ACCESS, LIVE, METRICS, AccessInfo, Live, dialect_of, runtime
 
 log = logging.getLogger("gateway.access")
 errors_log = logging.getLogger("gateway.errors")
@@ -42,35 +42,56 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     start = time.perf_counter()
     info = AccessInfo(_request_id(request))
     request[ACCESS] = info
-    live, metrics = request.app[LIVE], request.app[METRICS]
+    app = request.app
+    live, metrics = app[LIVE], app[METRICS]
     generation = live.enter()
     counted = request.path not in PUBLIC
     if counted:
         metrics.in_flight.value += 1
     try:
-        response = await _handle(request, handler, info)
-    except asyncio.CancelledError:
-        # The client went away (or the drain ran out): still one access line, with nginx's 499.
+        try:
+            response = await _handle(request, handler, info)
+        except asyncio.CancelledError:
+            # The client went away (or the drain ran out): still one access line, with nginx's 499.
+            if counted:
+                info.outcome = info.outcome or "client_closed"
+                _done(request, info, live, CLIENT_CLOSED, time.perf_counter() - start)
+            raise
+        response.headers["x-request-id"] = info.request_id
+        if live.draining:
+            # Ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
+            response.force_close()
         if counted:
-            info.outcome = info.outcome or "client_closed"
-            _done(request, info, CLIENT_CLOSED, time.perf_counter() - start)
-        raise
+            seconds = time.perf_counter() - start  # the time to answer, as before the answer is written
+            try:
+                await _send(request, response)
+            finally:
+                _done(request, info, live, response.status, seconds)
     finally:
         live.leave(generation)
         if counted:
             metrics.in_flight.value -= 1
-    response.headers["x-request-id"] = info.request_id
-    if live.draining:
-        # Ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
-        response.force_close()
-    if counted:
-        _done(request, info, response.status, time.perf_counter() - start)
     return response
 
 
-def _done(request: web.Request, info: AccessInfo, status: int, seconds: float) -> None:
+async def _send(request: web.Request, response: web.StreamResponse) -> None:
+    """Write the answer now, so that the access line and the metrics cost the client no wait.
+
+    aiohttp's own `prepare` and `write_eof` after the middleware then find it sent and do nothing.
+    A client that went away makes the write fail with a ConnectionError: aiohttp meets it again on
+    its own `write_eof` and drops the connection, as it did when it wrote first; here it must not
+    escape, or aiohttp would take it for a handler error.
+    """
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        pass
+
+
+def _done(request: web.Request, info: AccessInfo, live: Live, status: int, seconds: float) -> None:
     _access(request, info, status, seconds)
-    _measure(request, info, status, seconds)
+    _measure(request, info, live, status, seconds)
 
 
 async def _handle(request: web.Request, handler: Handler, info: AccessInfo) -> web.StreamResponse:
@@ -138,11 +159,11 @@ def _access(request: web.Request, info: AccessInfo, status: int, seconds: float)
     log.info("request", extra=fields)
 
 
-def _measure(request: web.Request, info: AccessInfo, status: int, seconds: float) -> None:
+def _measure(request: web.Request, info: AccessInfo, live: Live, status: int, seconds: float) -> None:
     metrics = request.app[METRICS]
     # A label value per client-chosen model name would let any client grow the series without bound.
     model = info.model or "-"
-    if info.model is not None and info.model not in runtime(request.app).config.models:
+    if info.model is not None and info.model not in live.current.config.models:
         model = "unknown"
     metrics.request_done(model=model, dialect=info.dialect, status=status, seconds=seconds)
     metrics.attempts_made(info.tries, model=model)
