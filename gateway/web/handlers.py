@@ -17,6 +17,7 @@ from gateway.errors import BadRequest, Overloaded, PayloadTooLarge
 from gateway.metrics import CONTENT_TYPE
 from gateway.model import RerankRequest
 from gateway.runtime import Runtime
+from gateway.web.inflight import BytesInFlight
 from gateway.web.keys import ACCESS, BYTES_IN_FLIGHT, CHOSEN_DIALECT, LIVE, METRICS, runtime
 
 JSON = "application/json"
@@ -27,17 +28,23 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
     """The handler for one client dialect's rerank route."""
 
     async def handle(request: web.Request) -> web.Response:
-        rt = runtime(request.app)  # this request stays on this config, even across a reload
+        app = request.app  # a property that walks the match info: read once
+        rt = app[LIVE].current  # this request stays on this config, even across a reload
+        room = app[BYTES_IN_FLIGHT]
+        limit = rt.config.limits.max_bytes_in_flight
         info = request[ACCESS]
         info.dialect = dialect.name
         declared = _declared_length(request)
         # A declared body waits for room before it is read; a chunked one is read (capped) first.
-        since = None if declared is None else await _room(request, rt, declared)
+        since = None
+        if declared is not None and not room.take_now(declared, limit):
+            since = await _wait_for_room(request, rt, room, declared)
         taken = declared  # the body bytes this request holds room for
         try:
             raw = await _read_body(request, declared)
             if taken is None:
-                since = await _room(request, rt, len(raw))
+                if not room.take_now(len(raw), limit):
+                    since = await _wait_for_room(request, rt, room, len(raw))
                 taken = len(raw)
             body = _decode(raw)
             del raw
@@ -58,7 +65,7 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
             body_out = orjson.dumps(speaker.render(result, rerank))
         finally:
             if taken is not None:
-                request.app[BYTES_IN_FLIGHT].give(taken)
+                room.give(taken)
         # The headers in one mapping, handed over whole: the same fields in the same order as
         # setting each on the response, without a Python call per field.
         headers = {
@@ -94,17 +101,14 @@ def _declared_length(request: web.Request) -> int | None:
     return declared
 
 
-async def _room(request: web.Request, rt: Runtime, size: int) -> float | None:
-    """Take room for `size` body bytes under `limits.max_bytes_in_flight`, waiting if need be.
+async def _wait_for_room(request: web.Request, rt: Runtime, room: BytesInFlight, size: int) -> float:
+    """Wait for room for `size` body bytes under `limits.max_bytes_in_flight` (`take_now` found none).
 
-    Returns None when there was room at once; else when the wait began (on the router's clock),
-    so the request's deadline counts the wait. The wait is bounded by the longest deadline the
-    request can have; a request still waiting then gets 503 with Retry-After.
+    Returns when the wait began (on the router's clock), so the request's deadline counts the
+    wait. The wait is bounded by the longest deadline the request can have; a request still
+    waiting then gets 503 with Retry-After.
     """
     limit = rt.config.limits.max_bytes_in_flight
-    room = request.app[BYTES_IN_FLIGHT]
-    if room.take_now(size, limit):
-        return None
     assert limit is not None  # take_now always makes room when there is no limit
     began = rt.router.attempts.clock()
     try:
