@@ -49,28 +49,29 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     if counted:
         metrics.in_flight.value += 1
     try:
-        try:
-            response = await _handle(request, handler, info)
-        except asyncio.CancelledError:
-            # The client went away (or the drain ran out): still one access line, with nginx's 499.
-            if counted:
-                info.outcome = info.outcome or "client_closed"
-                _done(request, info, live, CLIENT_CLOSED, time.perf_counter() - start)
-            raise
-        response.headers["x-request-id"] = info.request_id
-        if live.draining:
-            # Ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
-            response.force_close()
+        response = await _handle(request, handler, info)
+    except asyncio.CancelledError:
+        # The client went away (or the drain ran out): still one access line, with nginx's 499.
         if counted:
-            seconds = time.perf_counter() - start  # the time to answer, as before the answer is written
-            try:
-                await _send(request, response)
-            finally:
-                _done(request, info, live, response.status, seconds)
+            info.outcome = info.outcome or "client_closed"
+            _done(request, info, live, CLIENT_CLOSED, time.perf_counter() - start)
+        raise
     finally:
+        # Before the answer is written: a client that stops reading must not hold a reload's
+        # retirement of the old config (or the in-flight gauge) for as long as it likes.
         live.leave(generation)
         if counted:
             metrics.in_flight.value -= 1
+    response.headers["x-request-id"] = info.request_id
+    if live.draining:
+        # Ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
+        response.force_close()
+    if counted:
+        seconds = time.perf_counter() - start  # the time to answer, as before the answer is written
+        try:
+            await _send(request, response)
+        finally:
+            _done(request, info, live, response.status, seconds)
     return response
 
 
