@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -144,6 +145,29 @@ async def test_a_chunked_body_is_counted_once_read(start_fake: StartFake, start_
     assert fake.calls == 1
     assert (await first).status == 200
     assert (await second).status == 200
+    assert value(await scrape(client), "rerank_gateway_request_bytes_in_flight") == 0
+
+
+async def test_a_compressed_body_is_counted_by_what_it_decodes_to(
+    start_fake: StartFake, start_gateway: StartGateway
+) -> None:
+    """A gzip body's Content-Length counts encoded bytes: the room it holds grows to its decoded size."""
+    big = {**SEED, "documents": ["apple banana fruit " * 50] * 60}
+    raw = orjson.dumps(big)
+    packed = gzip.compress(raw)
+    assert len(packed) * 20 < len(raw)
+    fake, client = await gateway(start_fake, start_gateway, limit=len(raw) + 10)
+    fake.then(ok(delay=1.0))
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    first = asyncio.create_task(client.post("/v1/rerank", data=packed, headers=headers))
+    await reached(fake, 1)
+    assert value(await scrape(client), "rerank_gateway_request_bytes_in_flight") == len(raw)
+    second = asyncio.create_task(client.post("/v1/rerank", data=packed, headers=headers))
+    await waiting(client, 1)
+    assert fake.calls == 1
+    assert (await first).status == 200
+    assert (await second).status == 200
+    assert fake.calls == 2
     assert value(await scrape(client), "rerank_gateway_request_bytes_in_flight") == 0
 
 

@@ -46,3 +46,21 @@ async def test_a_request_granted_as_it_is_cancelled_gives_the_room_back() -> Non
     waiter.cancel()  # before it ran again
     await asyncio.gather(waiter, return_exceptions=True)
     assert (room.used, room.waiting) == (0, 0)
+
+
+async def test_room_given_back_in_part_goes_to_the_head_only() -> None:
+    """Room that frees up for a small waiter but not for the large one ahead of it stays unused."""
+    room = BytesInFlight()
+    assert room.take_now(60, 100)
+    assert room.take_now(20, 100)
+    large = asyncio.create_task(room.take(80, 100))
+    small = asyncio.create_task(room.take(10, 100))
+    await asyncio.sleep(0)
+    room.give(20)  # 60 in use: the small one would fit, the large one at the head does not
+    await asyncio.sleep(0)
+    assert not large.done()
+    assert not small.done()
+    assert (room.used, room.waiting) == (60, 2)
+    room.give(60)
+    await asyncio.wait_for(asyncio.gather(large, small), 1)
+    assert (room.used, room.waiting) == (90, 0)

@@ -35,17 +35,16 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         info = request[ACCESS]
         info.dialect = dialect.name
         declared = _declared_length(request)
-        # A declared body waits for room before it is read; a chunked one is read (capped) first.
+        # A declared body waits for room before it is read; one of unknown size takes room as it arrives.
         since = None
-        if declared is not None and not room.take_now(declared, limit):
-            since = await _wait_for_room(request, rt, room, declared)
-        taken = declared  # the body bytes this request holds room for
+        held = 0
+        if declared is not None:
+            if not room.take_now(declared, limit):
+                since = await _wait_for_room(request, rt, room, declared)
+            held = declared
+        raw, taken, waited = await _read_body(request, rt, room, held=held)  # on failure, gives back all it held
         try:
-            raw = await _read_body(request, declared)
-            if taken is None:
-                if not room.take_now(len(raw), limit):
-                    since = await _wait_for_room(request, rt, room, len(raw))
-                taken = len(raw)
+            since = waited if since is None else since  # the deadline counts from the first wait
             body = _decode(raw)
             del raw
             speaker = request[CHOSEN_DIALECT] = pick(dialect, body)
@@ -64,8 +63,7 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
             info.tries, info.documents, info.usage = result.attempts, len(rerank.documents), result.usage
             body_out = orjson.dumps(speaker.render(result, rerank))
         finally:
-            if taken is not None:
-                room.give(taken)
+            room.give(taken)
         # The headers in one mapping, handed over whole: the same fields in the same order as
         # setting each on the response, without a Python call per field.
         headers = {
@@ -132,25 +130,45 @@ def _decode(raw: bytes) -> object:
         raise BadRequest(f"$: the body is not valid JSON ({exc.msg} at position {exc.pos})", field="$") from None
 
 
-async def _read_body(request: web.Request, declared: int | None) -> bytes:
-    """The body, capped at `client_max_size`, in a buffer only the caller holds.
+async def _read_body(
+    request: web.Request, rt: Runtime, room: BytesInFlight, *, held: int
+) -> tuple[bytes, int, float | None]:
+    """The body, capped at `client_max_size`, in a buffer only the caller holds, with room for all of it.
 
-    Not `request.read()`: that keeps a bytes copy on the request until the response is sent, so
-    every request waiting on its provider would hold its raw body (a third of a megabyte for
-    1,000 documents) next to the documents parsed from it.
+    `held` is the room already taken for it (its Content-Length), 0 when its size is unknown
+    (chunked). A body that grows past the room held (chunked, or compressed: aiohttp decodes gzip
+    and deflate, and the Content-Length counted the encoded bytes) takes more as it arrives; when
+    none is free it gives back what it held and waits in line for all of it, so no request waits
+    while holding room. Returns the body, the room held for it, and when a wait began, if one did.
+    Not `request.read()`: that keeps a bytes copy on the request until the response is sent.
     """
     cap = request.client_max_size
-    # Buffer this body as it arrives, as `read()` does: pausing the socket every 128 KiB (the
-    # default) costs more system time in socket calls than the whole parse of the body.
-    request.content.set_read_chunk_size(declared or cap)
+    if held:
+        # Buffer a declared body as it arrives, as `read()` does: pausing the socket every 128 KiB
+        # (the default) costs more system time in socket calls than the whole parse of the body.
+        request.content.set_read_chunk_size(held)
+    limit = rt.config.limits.max_bytes_in_flight
     chunks: list[bytes] = []
     size = 0
-    while chunk := await request.content.readany():
-        size += len(chunk)
-        if size > cap:
-            raise PayloadTooLarge("request body is too large", field="$")
-        chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # usually one chunk: no copy
+    since = None
+    try:
+        while chunk := await request.content.readany():
+            size += len(chunk)
+            if size > cap:
+                raise PayloadTooLarge("request body is too large", field="$")
+            chunks.append(chunk)
+            if size <= held:
+                continue
+            if not room.take_now(size - held, limit):
+                room.give(held)
+                held = 0
+                began = await _wait_for_room(request, rt, room, size)
+                since = began if since is None else since
+            held = size
+    except BaseException:
+        room.give(held)
+        raise
+    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), held, since  # usually one chunk: no copy
 
 
 def _client_timeout(request: web.Request) -> float | None:
