@@ -128,6 +128,34 @@ async def test_the_wait_counts_against_the_request_deadline(start_fake: StartFak
     assert fake.calls == 1
 
 
+async def test_a_request_let_in_after_its_deadline_uses_no_quota(
+    start_fake: StartFake, start_gateway: StartGateway
+) -> None:
+    """The 504 for a wait that outlasted the deadline comes before the key's quota is charged."""
+    clock = FakeClock(now=1200.0)  # the minute of the quota window holds the whole test
+    fake, url = await start_fake("cohere")
+    client = await start_gateway(
+        {
+            "providers": {"p": {"type": "cohere", "base_url": url}},
+            "models": {"m": model(("p", "x"))},
+            "limits": {"max_bytes_in_flight": SEED_BYTES},
+            "cache": {"enabled": False},
+            "auth": {"api_keys": [{"name": "a", "key": "ka", "rpm": 2}]},
+        },
+        clock=clock,
+    )
+    fake.then(ok(delay=0.5))
+    auth = {"Authorization": "Bearer ka"}
+    first = asyncio.create_task(client.post("/v1/rerank", json=SEED, headers=auth))
+    await reached(fake, 1)
+    late = asyncio.create_task(client.post("/v1/rerank", json=SEED, headers=auth))
+    await waiting(client, 1)
+    clock.advance(31)  # past the 30 s deadline, within the quota's minute
+    assert (await first).status == 200
+    assert (await late).status == 504
+    assert (await client.post("/v1/rerank", json=SEED, headers=auth)).status == 200  # the second of rpm 2
+
+
 async def _chunked(body: bytes) -> AsyncIterator[bytes]:
     for i in range(0, len(body), 16):
         yield body[i : i + 16]

@@ -71,8 +71,7 @@ class Router:
         plan = self.plans.get(request.model)
         if plan is None:
             raise NotFound(f"model {request.model!r} does not exist; GET /v1/models lists the models")
-        # A client's deadline may only shorten the model's, never lengthen it.
-        budget = plan.timeout if timeout is None else min(timeout, plan.timeout, self.max_timeout)
+        budget = self._budget(plan, timeout)
         start = self.attempts.clock() if since is None else since
         call = Call(request=request, deadline=start + budget, guard=self.guard, slow=plan.slow_call)
         steps = plan.fixed if plan.fixed is not None else routing.order(plan.steps, self.rng)
@@ -99,6 +98,21 @@ class Router:
             attempts=tuple(call.log),
             cache=call.cache,
         )
+
+    def check_time_left(self, request: RerankRequest, *, timeout: float | None, since: float) -> None:
+        """Raise the deadline's 504 now if a request that waited to start (at `since`) has no time left.
+
+        So that a request let in after its deadline passed is not charged to a quota first.
+        """
+        plan = self.plans.get(request.model)
+        if plan is None:
+            return  # `rerank` answers that one
+        if self.attempts.clock() >= since + self._budget(plan, timeout) - MIN_ATTEMPT_SECONDS:
+            raise UpstreamFailure(f"model {request.model!r}: the request deadline passed", status=504, attempts=())
+
+    def _budget(self, plan: Plan, timeout: float | None) -> float:
+        # A client's deadline may only shorten the model's, never lengthen it.
+        return plan.timeout if timeout is None else min(timeout, plan.timeout, self.max_timeout)
 
     def longest_deadline(self, timeout: float | None) -> float:
         """The longest deadline a request can have here, given the client's `timeout`, if it set one."""

@@ -54,8 +54,11 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
             info.model = rerank.model
             info.query = rerank.query
             _check_limits(rerank, rt.config.limits, paths=WIRE_PATHS.get(speaker.name, {}))
+            timeout = _client_timeout(request)
+            if since is not None:
+                rt.router.check_time_left(rerank, timeout=timeout, since=since)
             await rt.admit(info.key_name, rerank)
-            result = await rt.router.rerank(rerank, timeout=_client_timeout(request), since=since)
+            result = await rt.router.rerank(rerank, timeout=timeout, since=since)
             info.provider = result.provider
             info.attempts = len(result.attempts)
             info.cache = result.cache
