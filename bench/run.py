@@ -42,7 +42,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=int, default=5, help="seconds per cell (default 5)")
     p.add_argument("--concurrency", default="1,16,64", help="comma-separated (default 1,16,64)")
     p.add_argument("--docs", default="20,1000", help="document counts (default 20,1000; 200 is added at c=1)")
-    p.add_argument("--repeat", type=int, default=1, help="runs per grid cell, interleaved; the best is kept")
+    p.add_argument("--repeat", type=int, default=1, help="runs per cell (interleaved in the grid); the best is kept")
     p.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1: only 2 cores here)")
     p.add_argument("--upstream-procs", type=int, default=2, help="fake upstream processes on one port (default 2)")
     p.add_argument("--workers", type=int, default=2, help="N for the `--workers N` row, if serve has it")
@@ -142,7 +142,7 @@ def machine(args: argparse.Namespace) -> list[str]:
     return [
         f"machine: {os.cpu_count()} cores (nproc), {cpu}, {platform.system()} {platform.release()}; {versions}",
         f"cells: {args.duration} s each after a 1 s warm-up"
-        + (f", grid cells best of {args.repeat} interleaved runs" if args.repeat > 1 else "")
+        + (f", every cell best of {args.repeat} runs (grid cells interleaved)" if args.repeat > 1 else "")
         + f"; wrk -t{args.wrk_threads}; fake upstream: "
         f"{args.upstream_procs} processes on one port (SO_REUSEPORT); everything on loopback",
         "note: wrk, the upstream and the server under test share these cores, so absolute figures are lower",
