@@ -9,13 +9,15 @@ from typing import Any
 
 import orjson
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from gateway import config as config_mod
 from tests.conftest import SEED, StartFake, StartGateway, model
 from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, hang, ok
-from tests.test_metrics import scrape, value
+from tests.gateway_process import until
+from tests.test_metrics import scrape, until_sample, value
 
 SEED_BYTES = len(orjson.dumps(SEED))
 
@@ -38,19 +40,26 @@ async def gateway(
 
 async def waiting(client: TestClient[Any, Any], count: int) -> None:
     """Return once `count` requests wait for room (as /metrics shows)."""
-    for _ in range(500):
-        if value(await scrape(client), "rerank_gateway_requests_waiting_for_room") == count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never {count} requests waiting")
+    await until_sample(client, "rerank_gateway_requests_waiting_for_room", count)
 
 
 async def reached(fake: FakeUpstream, calls: int) -> None:
-    for _ in range(500):
-        if fake.calls >= calls:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"the upstream never saw {calls} calls")
+    """Return once the upstream has seen `calls` requests."""
+    await until(lambda: fake.calls >= calls)
+
+
+Post = asyncio.Task[ClientResponse]
+
+
+async def held_and_waiting(client: TestClient[Any, Any], fake: FakeUpstream, **second: Any) -> tuple[Post, Post]:
+    """A request the upstream holds for a second, then one (posted with `second`) waiting for room behind it."""
+    fake.then(ok(delay=1.0))
+    first = asyncio.create_task(client.post("/v1/rerank", json=SEED))
+    await reached(fake, 1)
+    waiter = asyncio.create_task(client.post("/v1/rerank", **(second or {"json": SEED})))
+    await waiting(client, 1)
+    assert fake.calls == 1  # the waiting body is not sent upstream
+    return first, waiter
 
 
 async def test_a_request_past_the_limit_waits_until_room_is_given_back(
@@ -58,12 +67,7 @@ async def test_a_request_past_the_limit_waits_until_room_is_given_back(
 ) -> None:
     """With room for one body, a second request reaches the upstream only after the first is answered."""
     fake, client = await gateway(start_fake, start_gateway, limit=SEED_BYTES + 10)
-    fake.then(ok(delay=1.0))
-    first = asyncio.create_task(client.post("/v1/rerank", json=SEED))
-    await reached(fake, 1)
-    second = asyncio.create_task(client.post("/v1/rerank", json=SEED))
-    await waiting(client, 1)
-    assert fake.calls == 1  # the second body is not read, let alone sent upstream
+    first, second = await held_and_waiting(client, fake)  # the second body is not even read
     assert (await first).status == 200
     resp = await second
     assert resp.status == 200
@@ -164,13 +168,8 @@ async def _chunked(body: bytes) -> AsyncIterator[bytes]:
 async def test_a_chunked_body_is_counted_once_read(start_fake: StartFake, start_gateway: StartGateway) -> None:
     """A body of unknown length is read (capped) first, then waits for room by its real size."""
     fake, client = await gateway(start_fake, start_gateway, limit=SEED_BYTES + 10)
-    fake.then(ok(delay=1.0))
-    first = asyncio.create_task(client.post("/v1/rerank", json=SEED))
-    await reached(fake, 1)
-    headers = {"Content-Type": "application/json"}
-    second = asyncio.create_task(client.post("/v1/rerank", data=_chunked(orjson.dumps(SEED)), headers=headers))
-    await waiting(client, 1)
-    assert fake.calls == 1
+    chunked = {"data": _chunked(orjson.dumps(SEED)), "headers": {"Content-Type": "application/json"}}
+    first, second = await held_and_waiting(client, fake, **chunked)
     assert (await first).status == 200
     assert (await second).status == 200
     assert value(await scrape(client), "rerank_gateway_request_bytes_in_flight") == 0
@@ -204,11 +203,7 @@ async def test_a_client_that_leaves_while_waiting_leaves_the_queue(
 ) -> None:
     """A waiting request whose client disconnects holds no room and no place in the queue."""
     fake, client = await gateway(start_fake, start_gateway, limit=SEED_BYTES + 10)
-    fake.then(ok(delay=1.0))
-    first = asyncio.create_task(client.post("/v1/rerank", json=SEED))
-    await reached(fake, 1)
-    gone = asyncio.create_task(client.post("/v1/rerank", json=SEED))
-    await waiting(client, 1)
+    first, gone = await held_and_waiting(client, fake)
     gone.cancel()
     await waiting(client, 0)
     assert (await first).status == 200

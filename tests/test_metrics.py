@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,15 @@ async def scrape(client: TestClient[Any, Any]) -> Samples:
 def value(samples: Samples, name: str, **labels: str) -> float:
     """One sample's value; 0 when the series does not exist yet."""
     return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def until_sample(client: TestClient[Any, Any], name: str, wanted: float) -> None:
+    """Return once /metrics shows `wanted` for the unlabelled series `name`; fail after 10 s."""
+    for _ in range(1000):
+        if value(await scrape(client), name) == wanted:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{name} never became {wanted}")
 
 
 async def failover_gateway(start_fake: StartFake, start_gateway: StartGateway) -> TestClient[Any, Any]:

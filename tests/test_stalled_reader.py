@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
 
 import orjson
-from aiohttp.test_utils import TestClient
 
 from tests.conftest import StartGateway, model
-from tests.test_metrics import scrape, value
-
-
-async def in_flight(client: TestClient[Any, Any], count: int) -> None:
-    """Return once /metrics shows `count` requests in flight."""
-    for _ in range(1000):
-        if value(await scrape(client), "rerank_gateway_in_flight_requests") == count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never {count} requests in flight")
+from tests.test_metrics import until_sample
 
 
 async def test_a_client_that_stops_reading_is_no_longer_counted_in_flight(start_gateway: StartGateway) -> None:
@@ -43,7 +32,7 @@ async def test_a_client_that_stops_reading_is_no_longer_counted_in_flight(start_
     try:
         await loop.sock_connect(stalled, ("127.0.0.1", client.server.port))
         await loop.sock_sendall(stalled, head.encode() + body)
-        await in_flight(client, 1)  # its body read, being ranked
-        await in_flight(client, 0)  # its answer made, not read
+        await until_sample(client, "rerank_gateway_in_flight_requests", 1)  # its body read, being ranked
+        await until_sample(client, "rerank_gateway_in_flight_requests", 0)  # its answer made, not read
     finally:
         stalled.close()
