@@ -31,20 +31,10 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         app = request.app  # a property that walks the match info: read once
         rt = app[LIVE].current  # this request stays on this config, even across a reload
         room = app[BYTES_IN_FLIGHT]
-        limit = rt.config.limits.max_bytes_in_flight
         info = request[ACCESS]
         info.dialect = dialect.name
-        declared = _declared_length(request)
-        # A declared body waits for room before it is read; one of unknown size takes room as it arrives.
-        since = None
-        held = 0
-        if declared is not None:
-            if not room.take_now(declared, limit):
-                since = await _wait_for_room(request, rt, room, declared)
-            held = declared
-        raw, taken, waited = await _read_body(request, rt, room, held=held)  # on failure, gives back all it held
+        raw, taken, since = await _read_body(request, rt, room)  # on failure, gives back all it held
         try:
-            since = waited if since is None else since  # the deadline counts from the first wait
             body = _decode(raw)
             del raw
             speaker = request[CHOSEN_DIALECT] = pick(dialect, body)
@@ -94,14 +84,6 @@ def _with_model(rerank: RerankRequest, config: Config) -> RerankRequest:
     )
 
 
-def _declared_length(request: web.Request) -> int | None:
-    """The body's Content-Length (None when chunked); one over the size limit is refused unread."""
-    declared = request.content_length
-    if declared is not None and declared > request.client_max_size:
-        raise PayloadTooLarge("request body is too large", field="$")
-    return declared
-
-
 async def _wait_for_room(request: web.Request, rt: Runtime, room: BytesInFlight, size: int) -> float:
     """Wait for room for `size` body bytes under `limits.max_bytes_in_flight` (`take_now` found none).
 
@@ -133,41 +115,47 @@ def _decode(raw: bytes) -> object:
         raise BadRequest(f"$: the body is not valid JSON ({exc.msg} at position {exc.pos})", field="$") from None
 
 
-async def _read_body(
-    request: web.Request, rt: Runtime, room: BytesInFlight, *, held: int
-) -> tuple[bytes, int, float | None]:
+async def _read_body(request: web.Request, rt: Runtime, room: BytesInFlight) -> tuple[bytes, int, float | None]:
     """The body, capped at `client_max_size`, in a buffer only the caller holds, with room for all of it.
 
-    `held` is the room already taken for it (its Content-Length), 0 when its size is unknown
-    (chunked). A body that grows past the room held (chunked, or compressed: aiohttp decodes gzip
-    and deflate, and the Content-Length counted the encoded bytes) takes more as it arrives; when
-    none is free it gives back what it held and waits in line for all of it, so no request waits
-    while holding room. Returns the body, the room held for it, and when a wait began, if one did.
+    Room is held for what the body is known to be: its Content-Length before any of it is read,
+    then what has arrived where that is more (chunked, or compressed: aiohttp decodes gzip and
+    deflate, and the Content-Length counted the encoded bytes). When there is not enough, the
+    request gives back what it held and waits in line for all of it, so no request waits while
+    holding room. Returns the body, the room held for it, and when the first wait began, if any.
     Not `request.read()`: that keeps a bytes copy on the request until the response is sent.
     """
     cap = request.client_max_size
-    if held:
+    declared = request.content_length
+    if declared is not None and declared > cap:
+        raise PayloadTooLarge("request body is too large", field="$")  # refused before reading any of it
+    if declared:
         # Buffer a declared body as it arrives, as `read()` does: pausing the socket every 128 KiB
         # (the default) costs more system time in socket calls than the whole parse of the body.
-        request.content.set_read_chunk_size(held)
+        request.content.set_read_chunk_size(declared)
     limit = rt.config.limits.max_bytes_in_flight
     chunks: list[bytes] = []
     size = 0
+    held = 0
     since = None
     try:
-        while chunk := await request.content.readany():
+        want = declared or 0
+        while True:
+            if want > held:
+                if not room.take_now(want - held, limit):
+                    room.give(held)
+                    held = 0
+                    began = await _wait_for_room(request, rt, room, want)
+                    since = began if since is None else since
+                held = want
+            chunk = await request.content.readany()
+            if not chunk:
+                break
             size += len(chunk)
             if size > cap:
                 raise PayloadTooLarge("request body is too large", field="$")
             chunks.append(chunk)
-            if size <= held:
-                continue
-            if not room.take_now(size - held, limit):
-                room.give(held)
-                held = 0
-                began = await _wait_for_room(request, rt, room, size)
-                since = began if since is None else since
-            held = size
+            want = max(want, size)
     except BaseException:
         room.give(held)
         raise
