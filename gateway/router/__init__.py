@@ -15,7 +15,7 @@ import attrs
 from gateway.config import HedgeConfig
 from gateway.dialects.base import new_id
 from gateway.errors import BadRequest, GatewayError, NotFound, ProviderError, UpstreamFailure
-from gateway.model import SKIPPED, Ranking, RerankRequest, RerankResult, sort_and_cut
+from gateway.model import SKIPPED, Attempt, Ranking, RerankRequest, RerankResult, sort_and_cut
 from gateway.router import hedging, routing
 from gateway.router.attempts import COOLDOWN, MIN_ATTEMPT_SECONDS, Attempts, Call, DeadlineExceeded, Exhausted, Step
 from gateway.router.cache import ScoreCache
@@ -108,7 +108,7 @@ class Router:
         if plan is None:
             return  # `rerank` answers that one
         if self.attempts.clock() >= since + self._budget(plan, timeout) - MIN_ATTEMPT_SECONDS:
-            raise UpstreamFailure(f"model {request.model!r}: the request deadline passed", status=504, attempts=())
+            raise _deadline_passed(request.model, attempts=())
 
     def _budget(self, plan: Plan, timeout: float | None) -> float:
         # A client's deadline may only shorten the model's, never lengthen it.
@@ -116,8 +116,7 @@ class Router:
 
     def longest_deadline(self, timeout: float | None) -> float:
         """The longest deadline a request can have here, given the client's `timeout`, if it set one."""
-        longest = max((p.timeout for p in self.plans.values()), default=0.0)
-        return longest if timeout is None else min(timeout, longest, self.max_timeout)
+        return max((self._budget(plan, timeout) for plan in self.plans.values()), default=0.0)
 
     async def _answer(self, step: Step, call: Call) -> Ranking:
         """The provider's ranking of every document, through the score cache when it applies."""
@@ -150,7 +149,7 @@ def _failure(model: str, call: Call, *, timed_out: bool) -> GatewayError:
         return BadRequest(f"no provider of model {model!r} can serve this request ({reasons})", field="$.documents")
     # A deadline that left no room for any try is still the deadline passing, not an outage.
     if timed_out:
-        return UpstreamFailure(f"model {model!r}: the request deadline passed", status=504, attempts=log)
+        return _deadline_passed(model, attempts=log)
     # Skipped providers (open breaker, cool-down, cannot take these documents) made no call: when
     # no provider was called, nothing is available, however many were skipped for which reason.
     tried = [a for a in log if a.outcome not in SKIPPED]
@@ -166,6 +165,10 @@ def _failure(model: str, call: Call, *, timed_out: bool) -> GatewayError:
             retry_after=_cap(call.retry_after),
         )
     return UpstreamFailure(f"every provider of model {model!r} failed", status=502, attempts=log)
+
+
+def _deadline_passed(model: str, *, attempts: Sequence[Attempt]) -> UpstreamFailure:
+    return UpstreamFailure(f"model {model!r}: the request deadline passed", status=504, attempts=attempts)
 
 
 def _cap(seconds: float | None) -> float | None:
