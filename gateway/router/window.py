@@ -20,7 +20,7 @@ class Rolling:
 
     def add(self, now: float, name: str, amount: float = 1.0) -> None:
         """Count `amount` of `name` at time `now`."""
-        slot = int(now // (self.span / self.buckets))
+        slot = self._slot(now)
         slices = self._slices
         if slices and slices[-1][0] == slot:
             # The usual case, several events in one slice: that slice's add already expired what
