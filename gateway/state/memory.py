@@ -34,14 +34,13 @@ class MemoryScores:
             deque(map(data.move_to_end, keys), maxlen=0)
             return list(map(_SCORE, items))  # type: ignore[arg-type]
         found: list[float | None] = []
-        for key in keys:
-            item = self._data.get(key)
+        for key, item in zip(keys, items, strict=True):
             if item is not None and item[0] > now:
-                self._data.move_to_end(key)
+                data.move_to_end(key)
                 found.append(item[1])
                 continue
             if item is not None:
-                del self._data[key]
+                data.pop(key, None)  # expired (a key asked twice is gone the second time)
             found.append(None)
         return found
 
