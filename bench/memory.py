@@ -36,6 +36,7 @@ if not __package__:  # run as `python bench/memory.py`: make the repository root
 from bench import corpus
 from bench.harness import Bench
 from bench.load import run_wrk, wrk_path
+from bench.procs import memory_mb, stat_fields
 
 MB = 1024 * 1024
 
@@ -50,16 +51,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--top", type=int, default=25, help="lines to print in --trace mode (default 25)")
     p.add_argument("--upstream-procs", type=int, default=2, help="fake upstream processes (default 2)")
     return p.parse_args(argv)
-
-
-def status(pid: int | str = "self") -> dict[str, float]:
-    """VmRSS and VmHWM of a process, in MB."""
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0]) / 1024
-    return out
 
 
 def _bench(args: argparse.Namespace, folder: Path) -> Bench:
@@ -79,16 +70,16 @@ def measure_process(args: argparse.Namespace, folder: Path) -> None:
         proc = bench.procs.start("gateway", ["-m", "gateway", "serve", "--config", str(config)], env=env)
         url = f"http://127.0.0.1:{port}/v1/rerank"
         _wait_port(proc.pid, port)
-        started = status(proc.pid)
+        started = memory_mb(proc.pid, "VmRSS", "VmHWM")
         print(f"after start (no request yet): VmRSS {started['VmRSS']:.1f} MB  VmHWM {started['VmHWM']:.1f} MB")
         cpu = _cpu(proc.pid)
         m = run_wrk(url, body=bench.bodies[args.docs], script=bench.script, connections=args.concurrency,
                     seconds=args.seconds)  # fmt: skip
         count = max(1, m.requests)
         user, system, faults = (1e6 * (b - a) / count for a, b in zip(cpu, _cpu(proc.pid), strict=True))
-        loaded = status(proc.pid)
+        loaded = memory_mb(proc.pid, "VmRSS", "VmHWM")
         time.sleep(1.0)
-        idle = status(proc.pid)
+        idle = memory_mb(proc.pid, "VmRSS", "VmHWM")
         print(f"{args.docs} docs, c={args.concurrency}, {args.seconds} s: {m.rps:.0f} req/s, errors {m.errors}")
         print(f"gateway per request: CPU user {user:.0f} us, system {system:.0f} us; {faults:.0f} page faults")
         print(f"peak under load: VmHWM {loaded['VmHWM']:.1f} MB")
@@ -99,7 +90,9 @@ def measure_process(args: argparse.Namespace, folder: Path) -> None:
 
 def _cpu(pid: int) -> tuple[float, float, float]:
     """User and system CPU seconds of a process so far, and its minor page faults."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    fields = stat_fields(pid)
+    if fields is None:
+        raise RuntimeError("the gateway exited")
     ticks = os.sysconf("SC_CLK_TCK")
     # utime, stime and minflt: fields 14, 15 and 10 of proc(5)
     return int(fields[11]) / ticks, int(fields[12]) / ticks, int(fields[7]) / 1e6

@@ -112,16 +112,31 @@ def wait_ready(proc: Proc, url: str, body: bytes, *, timeout: float = 20.0) -> N
     raise RuntimeError(f"{proc.name} did not answer 200 at {url} ({last}):\n{proc.tail()}")
 
 
-def peak_rss_mb(pid: int) -> float | None:
-    """The process' peak resident set (VmHWM) in MB, None if it is gone."""
+def memory_mb(pid: int | str, *fields: str) -> dict[str, float]:
+    """Memory fields of /proc/<pid>/status (VmRSS, VmHWM, ...) in MB; empty if the process is gone."""
     try:
         text = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        return None
+        return {}
+    found: dict[str, float] = {}
     for line in text.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
+        key, _, value = line.partition(":")
+        if key in fields:
+            found[key] = int(value.split()[0]) / 1024
+    return found
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process' peak resident set (VmHWM) in MB, None if it is gone."""
+    return memory_mb(pid, "VmHWM").get("VmHWM")
+
+
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (proc(5) field 3 first); None if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
 
 
 def family(pid: int) -> list[int]:
@@ -138,11 +153,9 @@ def cpu_seconds(pid: int) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for p in family(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of proc(5)
+        fields = stat_fields(p)
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])  # utime and stime: fields 14 and 15 of proc(5)
     return total / ticks
 
 
