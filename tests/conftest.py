@@ -91,6 +91,12 @@ def model(*routes: tuple[str, str], **extra: Any) -> dict[str, Any]:
 SEED = {"model": "m", "query": "Apple", "documents": ["apple", "banana", "fruit", "vegetable"]}
 
 
+async def chunked(body: bytes, size: int = 300) -> AsyncIterator[bytes]:
+    """`body` in pieces of `size` bytes: posted as `data=`, it goes chunked, with no Content-Length."""
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
 @pytest.fixture
 async def start_raw() -> AsyncIterator[StartRaw]:
     """Start byte-level servers on loopback; each is closed after the test."""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 
-from tests.conftest import StartGateway, model
+from tests.conftest import StartGateway, chunked, model
 
 CAP = 2000
 
@@ -20,11 +19,6 @@ def config() -> dict[str, Any]:
         "models": {"m": model(("local", "bm25"))},
         "limits": {"max_body_bytes": CAP},
     }
-
-
-async def _chunked(body: bytes, size: int = 300) -> AsyncIterator[bytes]:
-    for start in range(0, len(body), size):
-        yield body[start : start + size]
 
 
 async def test_over_the_cap_with_content_length_is_a_413_naming_the_body(start_gateway: StartGateway) -> None:
@@ -41,7 +35,7 @@ async def test_chunked_body_within_the_cap_is_served(start_gateway: StartGateway
     client = await start_gateway(config())
     body = orjson.dumps({"model": "m", "query": "apple", "documents": ["apple pie", "pear", "apple"] * 20})
     assert len(body) < CAP
-    resp = await client.post("/v1/rerank", data=_chunked(body), headers={"Content-Type": "application/json"})
+    resp = await client.post("/v1/rerank", data=chunked(body), headers={"Content-Type": "application/json"})
     assert resp.status == 200
     assert len((await resp.json())["results"]) == 60
 
@@ -51,7 +45,7 @@ async def test_chunked_body_over_the_cap_is_a_413(start_gateway: StartGateway) -
     client = await start_gateway(config())
     body = orjson.dumps({"model": "m", "query": "q", "documents": ["word " * 100] * 10})
     assert len(body) > CAP
-    resp = await client.post("/v1/rerank", data=_chunked(body), headers={"Content-Type": "application/json"})
+    resp = await client.post("/v1/rerank", data=chunked(body), headers={"Content-Type": "application/json"})
     assert resp.status == 413
     assert (await resp.json())["field"] == "$"
 

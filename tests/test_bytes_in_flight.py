@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -13,7 +12,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from gateway import config as config_mod
-from tests.conftest import SEED, StartFake, StartGateway, model
+from tests.conftest import SEED, StartFake, StartGateway, chunked, model
 from tests.fakes.clock import FakeClock
 from tests.fakes.upstream import FakeUpstream, hang, ok
 from tests.gateway_process import until
@@ -160,16 +159,11 @@ async def test_a_request_let_in_after_its_deadline_uses_no_quota(
     assert (await client.post("/v1/rerank", json=SEED, headers=auth)).status == 200  # the second of rpm 2
 
 
-async def _chunked(body: bytes) -> AsyncIterator[bytes]:
-    for i in range(0, len(body), 16):
-        yield body[i : i + 16]
-
-
-async def test_a_chunked_body_is_counted_once_read(start_fake: StartFake, start_gateway: StartGateway) -> None:
-    """A body of unknown length is read (capped) first, then waits for room by its real size."""
+async def test_a_chunked_body_is_counted_as_it_arrives(start_fake: StartFake, start_gateway: StartGateway) -> None:
+    """A body of unknown length takes room as it arrives, and waits for it like any other."""
     fake, client = await gateway(start_fake, start_gateway, limit=SEED_BYTES + 10)
-    chunked = {"data": _chunked(orjson.dumps(SEED)), "headers": {"Content-Type": "application/json"}}
-    first, second = await held_and_waiting(client, fake, **chunked)
+    post = {"data": chunked(orjson.dumps(SEED), 16), "headers": {"Content-Type": "application/json"}}
+    first, second = await held_and_waiting(client, fake, **post)
     assert (await first).status == 200
     assert (await second).status == 200
     assert value(await scrape(client), "rerank_gateway_request_bytes_in_flight") == 0
