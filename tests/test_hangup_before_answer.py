@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,11 +31,8 @@ async def patient_gateway(start_fake: StartFake) -> AsyncIterator[int]:
     config = {"providers": {"up": {"type": "cohere", "base_url": url}}, "models": {"m": model(("up", "x"))}}
     runner = web.AppRunner(create_app(config_mod.parse(yaml.safe_dump(config), env={})), handler_cancellation=False)
     await runner.setup()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield port
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    yield runner.addresses[0][1]
     await runner.cleanup()
 
 
