@@ -21,6 +21,7 @@ from gateway.dialects.base import ProviderDialect
 from gateway.errors import InvalidResponse, ProviderError
 from gateway.model import Document, Ranked, Ranking, RerankRequest, Usage
 from gateway.providers.wire import Pool
+from gateway.providers.wire.parse import over_cap
 
 #: Statuses after which the same provider may be tried again (TEI uses 424 for backend errors).
 RETRYABLE_STATUSES = frozenset({408, 409, 424, 425, 429}) | frozenset(range(500, 600))
@@ -240,13 +241,13 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
     """Read a (decompressed) body, failing as soon as it passes `cap` bytes."""
     if resp.content_length is not None and "Content-Encoding" not in resp.headers:
         if resp.content_length > cap:
-            raise InvalidResponse(f"body of {resp.content_length} bytes is over the {cap}-byte cap")
+            raise over_cap(cap, declared=resp.content_length)
         return await resp.read()  # exactly content_length bytes: one read, no chunk loop
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(64 * 1024):
         size += len(chunk)
         if size > cap:
-            raise InvalidResponse(f"body is over the {cap}-byte cap")
+            raise over_cap(cap)
         chunks.append(chunk)
     return b"".join(chunks)

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import attrs
 
-from gateway.errors import InvalidResponse, ProviderError
+from gateway.errors import ProviderError
 from gateway.providers.wire import parse
 
 _HEAD, _LENGTH, _CHUNKED, _TO_CLOSE, _DONE = range(5)
@@ -246,7 +246,7 @@ class Connection(asyncio.Protocol):
                 self._take(rest)
             return
         if length > self.cap:  # compressed or not: a compressed body this big inflates past the cap
-            raise InvalidResponse(f"body of {length} bytes is over the {self.cap}-byte cap")
+            raise parse.over_cap(self.cap, declared=length)
         if len(rest) >= length:  # the usual case: the whole answer came with its head
             self._finish(rest[:length], reusable=len(rest) == length)
             return
@@ -267,5 +267,5 @@ class Connection(asyncio.Protocol):
     def _take(self, data: bytes) -> None:
         self._size += len(data)
         if self._size > self.cap:
-            raise InvalidResponse(f"body is over the {self.cap}-byte cap")
+            raise parse.over_cap(self.cap)
         self._parts += data

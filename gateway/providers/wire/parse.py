@@ -36,6 +36,12 @@ def bad_http(detail: str) -> ProviderError:
     return ProviderError("bad_http", retryable=True, detail=detail)
 
 
+def over_cap(cap: int, *, declared: int | None = None) -> InvalidResponse:
+    """The error for a body (decoded, or as declared by Content-Length) larger than `cap` bytes."""
+    what = "body" if declared is None else f"body of {declared} bytes"
+    return InvalidResponse(f"{what} is over the {cap}-byte cap")
+
+
 @attrs.frozen
 class Head:
     """A parsed status line and header fields (names lower-cased, repeated fields joined by commas)."""
@@ -176,7 +182,7 @@ class Chunked:
             return
         self.size += size
         if self.size > self.cap:
-            raise InvalidResponse(f"body is over the {self.cap}-byte cap")
+            raise over_cap(self.cap)
         self._need = size
 
     def _trailer(self, line: bytes) -> None:
@@ -212,7 +218,7 @@ def _inflate(body: bytes, wbits: int, *, cap: int) -> bytes:
     except zlib.error:
         raise InvalidResponse("compressed body is corrupt") from None
     if len(out) > cap:
-        raise InvalidResponse(f"body is over the {cap}-byte cap")
+        raise over_cap(cap)
     if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
         raise InvalidResponse("compressed body is truncated or has trailing bytes")
     return out
