@@ -23,7 +23,7 @@ MAX_CHUNK_LINE = 4096
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
 #: A header line: a token, a colon, the value (leading blanks skipped; trailing ones stripped after).
-_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*)")
+_FIELD = re.compile(b"(" + _TOKEN.pattern + rb"):[ \t]*(.*)")
 _STATUS = re.compile(rb"HTTP/1\.([01]) ([1-9][0-9][0-9])(?: [^\r\n]*)?")
 
 
