@@ -17,58 +17,67 @@ from gateway.errors import BadRequest, Overloaded, PayloadTooLarge
 from gateway.metrics import CONTENT_TYPE
 from gateway.model import RerankRequest
 from gateway.runtime import Runtime
+from gateway.web.call import Answer, Call, to_response
 from gateway.web.inflight import BytesInFlight
-from gateway.web.keys import ACCESS, BYTES_IN_FLIGHT, CHOSEN_DIALECT, LIVE, METRICS, runtime
+from gateway.web.keys import BYTES_IN_FLIGHT, CALL, LIVE, METRICS, runtime
 
 JSON = "application/json"
 TIMEOUT_HEADER = "x-request-timeout"
 
 
 def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The handler for one client dialect's rerank route."""
+    """The aiohttp handler for one client dialect's rerank route: read the body with room for it, then `rerank`."""
 
     async def handle(request: web.Request) -> web.Response:
-        app = request.app  # a property that walks the match info: read once
-        rt = app[LIVE].current  # this request stays on this config, even across a reload
-        room = app[BYTES_IN_FLIGHT]
-        info = request[ACCESS]
-        info.dialect = dialect.name
-        raw, taken, since = await _read_body(request, rt, room)  # on failure, gives back all it held
+        call = request[CALL]
+        call.info.dialect = dialect.name
+        rt = call.app[LIVE].current  # this request stays on this config, even across a reload
+        room = call.app[BYTES_IN_FLIGHT]
+        raw, held, since = await _read_body(request, rt, room)  # on failure, gives back all it held
         try:
-            body = _decode(raw)
-            del raw
-            speaker = request[CHOSEN_DIALECT] = pick(dialect, body)
-            info.dialect = speaker.name
-            rerank = _with_model(speaker.parse(body), rt.config)
-            del body  # the documents keep what they need; the decoded containers need not wait on the provider
-            info.model = rerank.model
-            info.query = rerank.query
-            _check_limits(rerank, rt.config.limits, paths=WIRE_PATHS.get(speaker.name, {}))
-            timeout = _client_timeout(request)
-            if since is not None:
-                rt.router.check_time_left(rerank, timeout=timeout, since=since)
-            await rt.admit(info.key_name, rerank)
-            result = await rt.router.rerank(rerank, timeout=timeout, since=since)
-            info.provider = result.provider
-            info.attempts = len(result.attempts)
-            info.cache = result.cache
-            info.outcome = "ok"
-            info.tries, info.documents, info.usage = result.attempts, len(rerank.documents), result.usage
-            body_out = orjson.dumps(speaker.render(result, rerank))
+            answering = rerank(call, dialect, rt, raw, since)
+            del raw  # `rerank` holds the only reference, and lets go of it once the body is decoded
+            return to_response(await answering)
         finally:
-            room.give(taken)
-        # The headers in one mapping, handed over whole: the same fields in the same order as
-        # setting each on the response, without a Python call per field.
-        headers = {
-            "Content-Type": JSON,
-            "x-rerank-provider": result.provider,
-            "x-rerank-attempts": str(len(result.attempts)),
-            "x-rerank-fallbacks": str(max(0, len({a.provider for a in result.attempts}) - 1)),
-            "x-rerank-cache": result.cache,
-        }
-        return web.Response(body=body_out, headers=headers)
+            room.give(held)
 
     return handle
+
+
+async def rerank(call: Call, dialect: ClientDialect, rt: Runtime, raw: bytes, since: float | None) -> Answer:
+    """Decode the body in the route's dialect (or the one it speaks), route it, answer in that dialect.
+
+    `since` is when a wait for room began, if the request waited: its deadline counts the wait.
+    """
+    info = call.info
+    body = _decode(raw)
+    del raw
+    speaker = call.speaker = pick(dialect, body)
+    info.dialect = speaker.name
+    rerank = _with_model(speaker.parse(body), rt.config)
+    del body  # the documents keep what they need; the decoded containers need not wait on the provider
+    info.model = rerank.model
+    info.query = rerank.query
+    _check_limits(rerank, rt.config.limits, paths=WIRE_PATHS.get(speaker.name, {}))
+    timeout = _client_timeout(call.headers)
+    if since is not None:
+        rt.router.check_time_left(rerank, timeout=timeout, since=since)
+    await rt.admit(info.key_name, rerank)
+    result = await rt.router.rerank(rerank, timeout=timeout, since=since)
+    info.provider = result.provider
+    info.attempts = len(result.attempts)
+    info.cache = result.cache
+    info.outcome = "ok"
+    info.tries, info.documents, info.usage = result.attempts, len(rerank.documents), result.usage
+    # The headers in one mapping, handed over whole: no Python call per field.
+    headers = {
+        "Content-Type": JSON,
+        "x-rerank-provider": result.provider,
+        "x-rerank-attempts": str(len(result.attempts)),
+        "x-rerank-fallbacks": str(max(0, len({a.provider for a in result.attempts}) - 1)),
+        "x-rerank-cache": result.cache,
+    }
+    return Answer(200, orjson.dumps(speaker.render(result, rerank)), headers)
 
 
 def _with_model(rerank: RerankRequest, config: Config) -> RerankRequest:
@@ -95,7 +104,7 @@ async def _wait_for_room(request: web.Request, rt: Runtime, room: BytesInFlight,
     assert limit is not None  # take_now always makes room when there is no limit
     began = rt.router.attempts.clock()
     try:
-        async with asyncio.timeout(rt.router.longest_deadline(_client_timeout(request))):
+        async with asyncio.timeout(rt.router.longest_deadline(_client_timeout(request.headers))):
             await room.take(size, limit)
     except TimeoutError:
         raise Overloaded(
@@ -162,8 +171,8 @@ async def _read_body(request: web.Request, rt: Runtime, room: BytesInFlight) -> 
     return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), held, since  # usually one chunk: no copy
 
 
-def _client_timeout(request: web.Request) -> float | None:
-    value = request.headers.get(TIMEOUT_HEADER)
+def _client_timeout(headers: Mapping[str, str]) -> float | None:
+    value = headers.get(TIMEOUT_HEADER)
     if value is None:
         return None
     try:

@@ -11,9 +11,9 @@ from aiohttp import web
 
 from gateway.dialects import ClientDialect
 from gateway.metrics import Metrics
-from gateway.model import Attempt, Usage
 from gateway.runtime import Runtime
 from gateway.state import State
+from gateway.web.call import Call
 from gateway.web.inflight import BytesInFlight
 
 
@@ -61,27 +61,6 @@ class Live:
             await self._left.wait()
 
 
-@attrs.define
-class AccessInfo:
-    """What the access log line says about one request, filled in as the request goes."""
-
-    request_id: str
-    dialect: str = "-"
-    model: str | None = None
-    key_name: str | None = None
-    provider: str | None = None
-    attempts: int = 0
-    outcome: str | None = None
-    #: What the score cache did: hit, partial, miss or off.
-    cache: str | None = None
-    #: What metrics need beyond the log line: each try, and what the answering provider did.
-    tries: tuple[Attempt, ...] = ()
-    documents: int = 0
-    usage: Usage | None = None
-    #: Logged only at debug level, never otherwise.
-    query: str | None = None
-
-
 LIVE = web.AppKey("live", Live)
 METRICS = web.AppKey("metrics", Metrics)
 ROUTE_DIALECTS = web.AppKey("route_dialects", Mapping[str, ClientDialect])
@@ -89,22 +68,10 @@ ROUTE_DIALECTS = web.AppKey("route_dialects", Mapping[str, ClientDialect])
 STATE = web.AppKey("state", State)
 #: The client body bytes being served now, bounded by `limits.max_bytes_in_flight` (per process).
 BYTES_IN_FLIGHT = web.AppKey("bytes_in_flight", BytesInFlight)
-ACCESS = web.RequestKey("access", AccessInfo)
-#: The client dialect chosen for this request's body, on routes several dialects share.
-CHOSEN_DIALECT = web.RequestKey("chosen_dialect", ClientDialect)
+#: The request as the edge sees it (see gateway/web/call.py), on requests aiohttp reads.
+CALL = web.RequestKey("call", Call)
 
 
 def runtime(app: web.Application) -> Runtime:
     """The runtime new requests should use."""
     return app[LIVE].current
-
-
-def dialect_of(request: web.Request) -> ClientDialect | None:
-    """The client dialect serving this request: the one its body chose, else its route's, if any."""
-    chosen: ClientDialect | None = request.get(CHOSEN_DIALECT)
-    if chosen is not None:
-        return chosen
-    info = request.match_info.route.resource
-    if info is None:
-        return None
-    return request.app[ROUTE_DIALECTS].get(info.canonical)

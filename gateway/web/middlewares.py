@@ -1,12 +1,17 @@
-"""The edge middleware: request id, auth, errors as JSON in the caller's dialect, access log, metrics."""
+"""The edge: request id, auth, errors as JSON in the caller's dialect, access log, metrics.
+
+`serve` does it for a request whichever server read it; `edge` is the aiohttp middleware that calls it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
+import attrs
 import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -15,7 +20,8 @@ from gateway.dialects import CLIENT_ROUTES
 from gateway.dialects.base import new_id
 from gateway.errors import Forbidden, GatewayError, NotFound, PayloadTooLarge, Unauthorized, UpstreamFailure
 from gateway.runtime import same_secret
-from gateway.web.keys import ACCESS, LIVE, METRICS, AccessInfo, Live, dialect_of, runtime
+from gateway.web.call import AccessInfo, Answer, Call, to_response
+from gateway.web.keys import CALL, LIVE, METRICS, ROUTE_DIALECTS, Live, runtime
 
 log = logging.getLogger("gateway.access")
 errors_log = logging.getLogger("gateway.errors")
@@ -27,34 +33,52 @@ PUBLIC = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"})
 _FALLBACK = CLIENT_ROUTES["/v1/rerank"]
 #: The status logged for a request whose client disconnected before the answer (nginx's convention).
 CLIENT_CLOSED = 499
+JSON = "application/json"
+#: A server's kind of answer: aiohttp's responses, or the fast lane's `Answer`.
+R = TypeVar("R")
 
 
-def _request_id(request: web.Request) -> str:
-    given = request.headers.get("x-request-id", "")
+def request_id(headers: Mapping[str, str]) -> str:
+    """The caller's `x-request-id` when it is short printable ASCII, else a new one."""
+    given = headers.get("x-request-id", "")
     if 0 < len(given) <= 128 and given.isprintable() and given.isascii():
         return given
     return new_id()
 
 
-@web.middleware
-async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give every request an id, check its key, render every error as JSON, write one access-log line."""
+class Lane(Protocol[R]):
+    """What the edge needs of the HTTP server that read a request: its kind of answer, and a way to send one."""
+
+    def error(self, call: Call, error: GatewayError) -> R:
+        """`error` as this server's answer."""
+
+    def status(self, answer: R) -> int:
+        """The answer's HTTP status."""
+
+    async def send(self, call: Call, answer: R, *, keep_alive: bool) -> None:
+        """Write the answer (with `x-request-id`), and `Connection: close` unless `keep_alive`."""
+
+
+async def serve(call: Call, handle: Callable[[Call], Awaitable[R]], lane: Lane[R]) -> R:
+    """Serve one request: check its key, render every error as JSON, write the answer, then log and count it.
+
+    The answer is written before the access line and the metrics, so they cost the client no wait.
+    """
     start = time.perf_counter()
-    info = AccessInfo(_request_id(request))
-    request[ACCESS] = info
-    app = request.app
+    info = call.info
+    app = call.app
     live, metrics = app[LIVE], app[METRICS]
     generation = live.enter()
-    counted = request.path not in PUBLIC
+    counted = call.path not in PUBLIC
     if counted:
         metrics.in_flight.value += 1
     try:
-        response = await _handle(request, handler, info)
+        answer = await _handle(call, handle, lane)
     except asyncio.CancelledError:
         # The client went away (or the drain ran out): still one access line, with nginx's 499.
         if counted:
             info.outcome = info.outcome or "client_closed"
-            _done(request, info, live, CLIENT_CLOSED, time.perf_counter() - start)
+            _done(call, live, CLIENT_CLOSED, time.perf_counter() - start)
         raise
     finally:
         # Before the answer is written: a client that stops reading must not hold a reload's
@@ -62,50 +86,72 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         live.leave(generation)
         if counted:
             metrics.in_flight.value -= 1
-    response.headers["x-request-id"] = info.request_id
-    if live.draining:
-        # Ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
-        response.force_close()
-    if counted:
-        seconds = time.perf_counter() - start  # the time to answer, as before the answer is written
+    seconds = time.perf_counter() - start  # the time to answer, as before the answer is written
+    try:
+        # Draining: ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
+        await lane.send(call, answer, keep_alive=not live.draining)
+    finally:
+        if counted:
+            _done(call, live, lane.status(answer), seconds)
+    return answer
+
+
+@web.middleware
+async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The edge for requests aiohttp reads: a `Call` for the request, then `serve`."""
+    call = Call(request.app, request.method, request.path, request.headers, AccessInfo(request_id(request.headers)))
+    resource = request.match_info.route.resource
+    if resource is not None:
+        call.route = request.app[ROUTE_DIALECTS].get(resource.canonical)
+    request[CALL] = call
+    return await serve(call, lambda _: handler(request), _Aiohttp(request))
+
+
+@attrs.frozen
+class _Aiohttp:
+    """Answers for requests aiohttp reads: its responses, written by the edge itself."""
+
+    request: web.Request
+
+    def error(self, call: Call, error: GatewayError) -> web.StreamResponse:
+        return to_response(render_error(call, error))
+
+    def status(self, answer: web.StreamResponse) -> int:
+        return answer.status
+
+    async def send(self, call: Call, answer: web.StreamResponse, *, keep_alive: bool) -> None:
+        """Write the answer now; aiohttp's own `prepare` and `write_eof` after the middleware then do nothing.
+
+        A client that went away makes the write fail with a ConnectionError: aiohttp meets it again on
+        its own `write_eof` and drops the connection, as it did when it wrote first; here it must not
+        escape, or aiohttp would take it for a handler error.
+        """
+        answer.headers["x-request-id"] = call.info.request_id
+        if not keep_alive:
+            answer.force_close()
         try:
-            await _send(request, response)
-        finally:
-            _done(request, info, live, response.status, seconds)
-    return response
+            await answer.prepare(self.request)
+            await answer.write_eof()
+        except ConnectionError:
+            pass
 
 
-async def _send(request: web.Request, response: web.StreamResponse) -> None:
-    """Write the answer now, so that the access line and the metrics cost the client no wait.
+def _done(call: Call, live: Live, status: int, seconds: float) -> None:
+    _access(call, status, seconds)
+    _measure(call, live, status, seconds)
 
-    aiohttp's own `prepare` and `write_eof` after the middleware then find it sent and do nothing.
-    A client that went away makes the write fail with a ConnectionError: aiohttp meets it again on
-    its own `write_eof` and drops the connection, as it did when it wrote first; here it must not
-    escape, or aiohttp would take it for a handler error.
-    """
+
+async def _handle(call: Call, handle: Callable[[Call], Awaitable[R]], lane: Lane[R]) -> R:
     try:
-        await response.prepare(request)
-        await response.write_eof()
-    except ConnectionError:
-        pass
-
-
-def _done(request: web.Request, info: AccessInfo, live: Live, status: int, seconds: float) -> None:
-    _access(request, info, status, seconds)
-    _measure(request, info, live, status, seconds)
-
-
-async def _handle(request: web.Request, handler: Handler, info: AccessInfo) -> web.StreamResponse:
-    try:
-        _authorize(request, info)
-        return await handler(request)
+        _authorize(call)
+        return await handle(call)
     except GatewayError as exc:
-        return render_error(request, exc)
+        return lane.error(call, exc)
     except web.HTTPException as exc:
-        return render_error(request, _from_http(exc))
+        return lane.error(call, _from_http(exc))
     except Exception:  # noqa: BLE001 - the last line of defence: no traceback ever reaches a client
-        errors_log.exception("unhandled error", extra={"request_id": info.request_id, "path": request.path})
-        return render_error(request, GatewayError("internal error; the request id is in x-request-id"))
+        errors_log.exception("unhandled error", extra={"request_id": call.info.request_id, "path": call.path})
+        return lane.error(call, GatewayError("internal error; the request id is in x-request-id"))
 
 
 def _from_http(exc: web.HTTPException) -> GatewayError:
@@ -119,31 +165,31 @@ def _from_http(exc: web.HTTPException) -> GatewayError:
     return error
 
 
-def render_error(request: web.Request, error: GatewayError) -> web.Response:
+def render_error(call: Call, error: GatewayError) -> Answer:
     """An error in the caller's dialect, with Retry-After when there is one."""
-    dialect = dialect_of(request) or _FALLBACK
+    dialect = call.dialect or _FALLBACK
     body: Any = dialect.render_error(error)
-    response = web.Response(body=orjson.dumps(body), status=error.status, content_type="application/json")
+    headers = {"Content-Type": JSON}
     if error.retry_after is not None:
-        response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
+        headers["Retry-After"] = str(max(1, round(error.retry_after)))
     if isinstance(error, Unauthorized):
-        response.headers["WWW-Authenticate"] = "Bearer"
-    info = request.get(ACCESS)
-    if info is not None:
-        info.outcome = error.code
-        if isinstance(error, UpstreamFailure):
-            info.tries = error.attempts
-            info.attempts = len(error.attempts)
-    return response
+        headers["WWW-Authenticate"] = "Bearer"
+    info = call.info
+    info.outcome = error.code
+    if isinstance(error, UpstreamFailure):
+        info.tries = error.attempts
+        info.attempts = len(error.attempts)
+    return Answer(error.status, orjson.dumps(body), headers)
 
 
-def _access(request: web.Request, info: AccessInfo, status: int, seconds: float) -> None:
+def _access(call: Call, status: int, seconds: float) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
+    info = call.info
     fields: dict[str, Any] = {
         "request_id": info.request_id,
-        "method": request.method,
-        "path": request.path,
+        "method": call.method,
+        "path": call.path,
         "status": status,
         "duration_ms": round(seconds * 1000, 2),
         "dialect": info.dialect,
@@ -160,8 +206,9 @@ def _access(request: web.Request, info: AccessInfo, status: int, seconds: float)
     log.info("request", extra=fields)
 
 
-def _measure(request: web.Request, info: AccessInfo, live: Live, status: int, seconds: float) -> None:
-    metrics = request.app[METRICS]
+def _measure(call: Call, live: Live, status: int, seconds: float) -> None:
+    metrics = call.app[METRICS]
+    info = call.info
     # A label value per client-chosen model name would let any client grow the series without bound.
     model = info.model or "-"
     if info.model is not None and info.model not in live.current.config.models:
@@ -172,18 +219,19 @@ def _measure(request: web.Request, info: AccessInfo, live: Live, status: int, se
         metrics.answered(provider=info.provider, documents=info.documents, usage=info.usage)
 
 
-def _authorize(request: web.Request, info: AccessInfo) -> None:
+def _authorize(call: Call) -> None:
     """Require `Authorization: Bearer <gateway key>` when the config has `auth`.
 
-    A plain function called by `edge` rather than a middleware of its own: each aiohttp middleware
-    adds a wrapper and a coroutine to every request.
+    A plain function called by `serve` rather than a middleware of its own: each aiohttp middleware
+    adds a wrapper and a coroutine to every request, and the fast lane has no middlewares.
     """
-    rt = runtime(request.app)
-    if not rt.auth_required or request.path in PUBLIC:
+    rt = runtime(call.app)
+    if not rt.auth_required or call.path in PUBLIC:
         return
-    header = request.headers.get("Authorization", "")
+    info = call.info
+    header = call.headers.get("authorization", "")
     scheme, _, presented = header.partition(" ")
-    if request.path.startswith(ADMIN_PREFIX):
+    if call.path.startswith(ADMIN_PREFIX):
         _check_admin(rt.config.auth.admin_key if rt.config.auth else None, scheme, presented.strip())
         info.key_name = "admin"
         return
