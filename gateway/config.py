@@ -38,6 +38,9 @@ class ServerConfig:
     pre_stop_delay: float = 0.0
     #: Seconds between checks of the config file for changes; 0 turns watching off (SIGHUP still reloads).
     config_poll_interval: float = 2.0
+    #: Serve well-formed rerank POSTs with the gateway's lean HTTP/1.1 reader (gateway/web/fastlane.py);
+    #: false leaves every request to aiohttp's server.
+    fast_lane: bool = True
 
 
 @attrs.frozen(kw_only=True)

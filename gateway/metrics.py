@@ -75,6 +75,11 @@ class Metrics:
         self.search_units = Tally(
             f"{PREFIX}_upstream_search_units", "Search units the answering provider billed.", ["provider"]
         )
+        self.fast_lane_handovers = Tally(
+            f"{PREFIX}_fast_lane_handovers",
+            "Client connections handed from the fast lane to aiohttp's server, by why (what the request was).",
+            ["reason"],
+        )
         r.register(
             TallyCollector(
                 self.requests,
@@ -86,6 +91,7 @@ class Metrics:
                 self.documents,
                 self.tokens,
                 self.search_units,
+                self.fast_lane_handovers,
             )
         )
         self.reloads = Counter(

@@ -23,6 +23,7 @@ from gateway import malloc
 from gateway.app import create_app
 from gateway.config import Config, ServerConfig
 from gateway.reload import Reloader, watch
+from gateway.web.fastlane import Runner
 from gateway.web.keys import LIVE, METRICS
 
 log = logging.getLogger("gateway")
@@ -43,8 +44,12 @@ class Listen:
 async def serve(config: Config, *, path: str, listen: Listen, log_level_override: str | None = None) -> int:
     """Serve `config` until SIGTERM or SIGINT, then drain; returns the exit code."""
     app = create_app(config)
-    runner = web.AppRunner(
-        app, handler_cancellation=True, access_log=None, shutdown_timeout=config.server.drain_timeout
+    runner = Runner(
+        app,
+        fast_lane=config.server.fast_lane,
+        handler_cancellation=True,
+        access_log=None,
+        shutdown_timeout=config.server.drain_timeout,
     )
     await runner.setup()
     # Everything built so far (modules, config, routes) lives as long as the process: freeze it out of

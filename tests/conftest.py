@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 import yaml
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web_runner import BaseRunner
 
 from gateway import config as config_mod
 from gateway.app import create_app
 from gateway.router import Attempts
+from gateway.web.fastlane import Runner
 from tests.fakes.clock import FakeClock
 from tests.fakes.tcp import Handler, RawUpstream, StartRaw
 from tests.fakes.upstream import FakeUpstream
@@ -21,6 +24,17 @@ from tests.procs import RedisServer
 
 StartFake = Callable[..., Awaitable[tuple[FakeUpstream, str]]]
 StartGateway = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+class GatewayServer(TestServer):
+    """aiohttp's test server on the gateway's own runner: the fast lane in front, as `serve` has it."""
+
+    def __init__(self, app: web.Application, *, fast_lane: bool = True) -> None:
+        super().__init__(app)
+        self.fast_lane = fast_lane
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return Runner(self.app, fast_lane=self.fast_lane, **kwargs)
 
 
 @pytest.fixture
@@ -58,7 +72,11 @@ def start_gateway(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
         sleeps.append(seconds)
 
     async def start(
-        config: dict[str, Any], *, env: dict[str, str] | None = None, clock: FakeClock | None = None
+        config: dict[str, Any],
+        *,
+        env: dict[str, str] | None = None,
+        clock: FakeClock | None = None,
+        fast_lane: bool = True,
     ) -> TestClient[Any, Any]:
         loaded = config_mod.parse(yaml.safe_dump(config), env=env or {})
         attempts = Attempts(sleep=no_wait)
@@ -69,7 +87,7 @@ def start_gateway(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
                 clock.advance(seconds)
 
             attempts = Attempts(sleep=tick, clock=clock)
-        return await aiohttp_client(create_app(loaded, attempts=attempts))
+        return await aiohttp_client(GatewayServer(create_app(loaded, attempts=attempts), fast_lane=fast_lane))
 
     return start
 

@@ -72,8 +72,7 @@ def parse_head(head: bytes) -> Head:
         raise bad_http("control character in the head")
     headers: dict[str, str] = {}
     for line in lines[1:]:
-        field = _SEEN.get(line) or _field(line)
-        key, text = field
+        key, text = header_field(line)
         if key in headers:
             if key == "content-length" and headers[key] != text:
                 raise bad_http("conflicting Content-Length fields")
@@ -93,6 +92,11 @@ def parse_head(head: bytes) -> Head:
             # splitting: read it as chunked and never send on this connection again.
             keep_alive = False
     return Head(status=int(match.group(2)), headers=headers, keep_alive=keep_alive)
+
+
+def header_field(line: bytes) -> tuple[str, str]:
+    """One header line as (lower-case name, value); `bad_http` when it is not a token, a colon and a value."""
+    return _SEEN.get(line) or _field(line)
 
 
 def _field(line: bytes) -> tuple[str, str]:

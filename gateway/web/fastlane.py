@@ -1,0 +1,406 @@
+"""The fast lane: a lean HTTP/1.1 reader for well-formed rerank POSTs; aiohttp reads everything else.
+
+aiohttp's server costs about 100 us of CPU per request here (its protocol, request, stream and
+response objects), about a quarter of what the gateway spends on a 20-document rerank call, and at
+concurrency 1 a request's added latency is that CPU. So every connection starts in the fast lane,
+which reads a request head itself and serves the request when the head has a narrow, strict form:
+
+- `POST <a rerank route> HTTP/1.1`, the path plain (no query, no percent-escapes);
+- header fields that are each a token, a colon and a value of printable ASCII, none repeated;
+- a Content-Length within `limits.max_body_bytes`, and none of Transfer-Encoding,
+  Content-Encoding, Expect or Upgrade; a Connection field of only `keep-alive` or `close`;
+- room under `limits.max_bytes_in_flight` for the body at once (nobody waiting).
+
+Such a request goes through the same edge (`middlewares.serve`: request id, auth, errors, access
+log, metrics) and handler (`handlers.rerank`) as one aiohttp reads. At the first request that is
+anything else, the connection and every byte read on it so far are handed to aiohttp, which serves
+it from there on exactly as if it had read it from the start (its own errors for bad HTTP, chunked
+and compressed bodies, 100-continue, waiting in line for room, 404 and 405). Handovers are counted
+by reason in `rerank_gateway_fast_lane_handovers_total`.
+
+As aiohttp does here: pipelined requests are answered in order, a client that goes away cancels
+its request, a connection idle for 75 seconds is closed, and at shutdown idle connections close at
+once and busy ones after their answer (within the drain timeout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable
+from http import HTTPStatus
+from typing import cast
+
+from aiohttp import web
+from aiohttp.http import SERVER_SOFTWARE
+from aiohttp.tcp_helpers import tcp_nodelay
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_server import Server
+
+from gateway.dialects import ClientDialect
+from gateway.errors import GatewayError, ProviderError
+from gateway.providers.wire.parse import header_field
+from gateway.runtime import Runtime
+from gateway.web.call import AccessInfo, Answer, Call
+from gateway.web.handlers import rerank
+from gateway.web.keys import BYTES_IN_FLIGHT, LIVE, METRICS, ROUTE_DIALECTS
+from gateway.web.middlewares import render_error, request_id, serve
+
+log = logging.getLogger("gateway.errors")
+
+#: Seconds a connection may sit with no request being served and nothing arriving (aiohttp's default).
+KEEPALIVE_TIMEOUT = 75.0
+#: A head longer than this goes to aiohttp, which applies its own limits (8190 bytes a line).
+MAX_HEAD = 8190
+#: Bytes of later (pipelined) requests read ahead while one is served, before reading pauses.
+READ_AHEAD = 64 * 1024
+
+_REQUEST_LINE = re.compile(rb"POST (/[!$&'()*+,\-./0-9:;=@A-Z_a-z~]*) HTTP/1\.1")
+#: Anything in a head but printable ASCII, tab and the CRLFs that end lines.
+_ODD_BYTES = re.compile(rb"[^\t\r\n\x20-\x7e]")
+#: Fields that change how the body is framed or read: aiohttp's job.
+_FRAMING = frozenset({"transfer-encoding", "content-encoding", "expect", "upgrade"})
+_CONNECTION = frozenset({"keep-alive", "close"})
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
+class Head:
+    """A request head the fast lane serves."""
+
+    __slots__ = ("close", "dialect", "headers", "length", "path")
+
+    def __init__(self, path: str, dialect: ClientDialect, headers: dict[str, str], length: int, close: bool) -> None:
+        self.path, self.dialect, self.headers, self.length, self.close = path, dialect, headers, length, close
+
+
+def read_head(head: bytes, routes: dict[bytes, ClientDialect]) -> Head | str:
+    """The head (without its blank line) if the fast lane serves it, else why not (a handover reason)."""
+    lines = head.split(b"\r\n")
+    match = _REQUEST_LINE.fullmatch(lines[0])
+    if match is None:
+        return "request_line" if lines[0].startswith(b"POST ") else "method"  # health checks, scrapes: "method"
+    dialect = routes.get(match.group(1))
+    if dialect is None:
+        return "path"
+    headers = _fields(head, lines)
+    if isinstance(headers, str):
+        return headers
+    return _framed(match.group(1).decode("ascii"), dialect, headers)
+
+
+def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
+    """The header fields by lower-case name, or "header" when any is odd or repeated."""
+    breaks = len(lines) - 1
+    if _ODD_BYTES.search(head) is not None or head.count(b"\n") != breaks or head.count(b"\r") != breaks:
+        return "header"
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        try:
+            name, value = header_field(line)
+        except ProviderError:
+            return "header"
+        if name in headers:
+            return "header"
+        headers[name] = value
+    return headers
+
+
+def _framed(path: str, dialect: ClientDialect, headers: dict[str, str]) -> Head | str:
+    """The head, when its body is framed by a plain Content-Length and its connection fields are plain."""
+    length = headers.get("content-length")
+    if not _FRAMING.isdisjoint(headers) or length is None or not length.isdigit() or len(length) > 18:
+        return "framing"
+    close = False
+    connection = headers.get("connection")
+    if connection is not None:
+        tokens = {token.strip().lower() for token in connection.split(",")}
+        if not tokens <= _CONNECTION:
+            return "connection"
+        close = "close" in tokens
+    return Head(path, dialect, headers, int(length), close)
+
+
+class FastLane(Server):
+    """The protocol factory the listening socket uses: a fast-lane connection, backed by aiohttp's server.
+
+    A `Server` subclass so that aiohttp's runner and sites take it where they take aiohttp's own;
+    `inner` is that server, which serves every connection handed to it.
+    """
+
+    def __init__(self, inner: Server, app: web.Application) -> None:
+        super().__init__(inner.request_handler, loop=asyncio.get_running_loop())
+        self.inner = inner
+        self.app = app
+        self.routes = {path.encode("ascii"): dialect for path, dialect in app[ROUTE_DIALECTS].items()}
+        #: The body-size cap: aiohttp's, which is the config's at start (a reload does not change it).
+        self.max_body = app[LIVE].current.config.limits.max_body_bytes
+        self.fast: set[_Connection] = set()
+        self.closing = False
+
+    def __call__(self) -> _Connection:  # type: ignore[override]  # a protocol, as aiohttp's RequestHandler is
+        return _Connection(self)
+
+    def handed_over(self, reason: str) -> RequestHandler:
+        """A new aiohttp connection handler, for a connection leaving the fast lane for `reason`."""
+        self.app[METRICS].fast_lane_handovers.inc((reason,))
+        return self.inner()
+
+    def pre_shutdown(self) -> None:
+        """Close idle connections; busy ones close after their answer."""
+        self.closing = True
+        for connection in list(self.fast):
+            connection.close_when_done()
+        self.inner.pre_shutdown()
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        """Wait up to `timeout` for requests being served, cancel what is left, close every connection."""
+        await asyncio.gather(self._finish(timeout), self.inner.shutdown(timeout))
+
+    async def _finish(self, timeout: float | None) -> None:
+        tasks = [c.task for c in self.fast if c.task is not None]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=timeout)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        for connection in list(self.fast):
+            connection.close()
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection while it is in the fast lane: read heads and bodies, serve requests in order."""
+
+    def __init__(self, lane: FastLane) -> None:
+        self.lane = lane
+        self.loop = lane._loop
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        #: The head whose body is arriving or being served, where its body starts, and the room held for it.
+        self.head: Head | None = None
+        self.body_at = 0
+        self.held = 0
+        self.runtime: Runtime | None = None
+        self.raw: bytes | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.close_after = False
+        self.reading = True
+        self.writable = True
+        self.eof = False
+        self.last_seen = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+
+    # asyncio's protocol callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
+        tcp_nodelay(self.transport, True)
+        self.lane.fast.add(self)
+        self.last_seen = self.loop.time()
+        self.timer = self.loop.call_at(self.last_seen + KEEPALIVE_TIMEOUT, self._check_idle)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_seen = self.loop.time()
+        self.buffer += data
+        if self.task is None and self.writable:
+            self._advance()
+        elif self.reading and len(self.buffer) > READ_AHEAD and self.transport is not None:
+            self.reading = False
+            self.transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        # As aiohttp: a client that closes its side has gone, and a request being served for it is
+        # cancelled (asyncio closes the connection, and `connection_lost` cancels the request).
+        self.eof = True
+        return False
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._forget()
+        if self.task is not None:
+            self.task.cancel()  # the task gives back its room
+        else:
+            self._give_back()
+
+    def pause_writing(self) -> None:
+        self.writable = False
+
+    def resume_writing(self) -> None:
+        self.writable = True
+        if self.task is None and self.transport is not None and not self.transport.is_closing():
+            self._advance()
+
+    # the edge's lane: how answers are made and written
+
+    def error(self, call: Call, error: GatewayError) -> Answer:
+        return render_error(call, error)
+
+    def status(self, answer: Answer) -> int:
+        return answer.status
+
+    async def send(self, call: Call, answer: Answer, *, keep_alive: bool) -> None:
+        close = self.close_after = self.close_after or not keep_alive or self.lane.closing
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(_head_bytes(answer, call.info.request_id, close=close) + answer.body)
+
+    # reading and serving
+
+    def _advance(self) -> None:
+        """Start serving the next request once its head and whole body have arrived; or hand over."""
+        buffer = self.buffer
+        head = self.head
+        if head is None:
+            end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
+            if end < 0:
+                if len(buffer) > MAX_HEAD or (self.eof and buffer):
+                    self._hand_over("head")
+                return
+            head_or_reason = read_head(bytes(buffer[:end]), self.lane.routes)
+            if isinstance(head_or_reason, str):
+                self._hand_over(head_or_reason)
+                return
+            head = head_or_reason
+            app = self.lane.app
+            runtime = app[LIVE].current  # this request stays on this config, even across a reload
+            if head.length > self.lane.max_body:
+                self._hand_over("size")  # aiohttp refuses it with 413 before reading it
+                return
+            if not app[BYTES_IN_FLIGHT].take_now(head.length, runtime.config.limits.max_bytes_in_flight):
+                self._hand_over("room")  # aiohttp waits in line for room, reading nothing meanwhile
+                return
+            self.head, self.body_at, self.held, self.runtime = head, end + 4, head.length, runtime
+        end = self.body_at + head.length
+        if len(buffer) < end:
+            return  # the body is still arriving
+        with memoryview(buffer) as view:
+            self.raw = bytes(view[self.body_at : end])
+        del buffer[:end]
+        self.task = self.loop.create_task(self._serve(head))
+
+    async def _serve(self, head: Head) -> None:
+        info = AccessInfo(request_id(head.headers), dialect=head.dialect.name)
+        call = Call(self.lane.app, "POST", head.path, head.headers, info, route=head.dialect)
+        self.close_after = self.close_after or head.close
+        try:
+            await serve(call, self._rerank, self)
+        except asyncio.CancelledError:
+            pass  # the client went away, or the drain ran out: `serve` logged it
+        except Exception:  # a failure to write the answer: drop the connection, and log it
+            log.exception("fast lane failure", extra={"request_id": info.request_id, "path": head.path})
+            self.close_after = True
+        finally:
+            self._give_back()
+            self.head = self.runtime = self.raw = None
+            self.task = None
+            self._next()
+
+    def _rerank(self, call: Call) -> Awaitable[Answer]:
+        """The handler for `serve`: the body goes to `rerank` with no other reference kept, to be freed once decoded."""
+        assert self.head is not None
+        assert self.runtime is not None
+        assert self.raw is not None
+        raw, self.raw = self.raw, None
+        return rerank(call, self.head.dialect, self.runtime, raw, None)
+
+    def _next(self) -> None:
+        """After an answer: close if asked to, else go on to the next request already read, if any."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if self.close_after:
+            transport.close()  # after what is written has been sent
+            return
+        self.last_seen = self.loop.time()
+        if not self.reading:
+            self.reading = True
+            transport.resume_reading()
+        if self.buffer and self.writable:
+            self._advance()
+
+    def _give_back(self) -> None:
+        if self.held:
+            self.lane.app[BYTES_IN_FLIGHT].give(self.held)
+            self.held = 0
+
+    def _hand_over(self, reason: str) -> None:
+        """Give the connection and every byte read on it to aiohttp, for good."""
+        transport = self.transport
+        assert transport is not None
+        assert self.task is None
+        assert not self.held
+        handler = self.lane.handed_over(reason)
+        self._forget()
+        transport.set_protocol(handler)
+        handler.connection_made(transport)
+        if not self.reading:
+            transport.resume_reading()
+        data, self.buffer = bytes(self.buffer), bytearray()
+        handler.data_received(data)
+        if self.eof:
+            handler.eof_received()
+
+    def _check_idle(self) -> None:
+        """Close the connection when nothing is being served and nothing has arrived for the keep-alive timeout."""
+        due = self.last_seen + KEEPALIVE_TIMEOUT
+        if self.task is None and self.loop.time() >= due:
+            self.close()
+            return
+        self.timer = self.loop.call_at(max(due, self.loop.time() + 1.0), self._check_idle)
+
+    def close_when_done(self) -> None:
+        """Close now if idle, else after the answer being made."""
+        self.close_after = True
+        if self.task is None:
+            self.close()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def _forget(self) -> None:
+        self.lane.fast.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+class _Date:
+    """The Date field's value, made once a second."""
+
+    second = 0
+    text = ""
+
+
+def _head_bytes(answer: Answer, request_id: str, *, close: bool) -> bytes:
+    """The status line and header fields of `answer`, as aiohttp would write them, and the blank line."""
+    now = int(time.time())
+    if now != _Date.second:
+        _Date.second, _Date.text = now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
+    lines = [f"HTTP/1.1 {answer.status} {_REASONS.get(answer.status, '')}"]
+    lines += [f"{name}: {value}" for name, value in answer.headers.items()]
+    lines += [
+        f"x-request-id: {request_id}",
+        f"Content-Length: {len(answer.body)}",
+        f"Date: {_Date.text}",
+        f"Server: {SERVER_SOFTWARE}",
+    ]
+    if close:
+        lines.append("Connection: close")
+    text = "\r\n".join(lines)
+    if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
+        raise ValueError("a line break in a header field value")  # never written: the connection is dropped
+    return (text + "\r\n\r\n").encode("latin-1")
+
+
+class Runner(web.AppRunner):
+    """aiohttp's AppRunner with the fast lane in front of its server (unless `fast_lane` is False)."""
+
+    def __init__(self, app: web.Application, *, fast_lane: bool = True, **kwargs: object) -> None:
+        super().__init__(app, **kwargs)  # type: ignore[arg-type]
+        self.fast_lane = fast_lane
+
+    async def _make_server(self) -> Server:
+        inner = await super()._make_server()
+        return FastLane(inner, self.app) if self.fast_lane else inner
