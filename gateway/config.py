@@ -41,6 +41,8 @@ class ServerConfig:
     #: Serve well-formed rerank POSTs with the gateway's lean HTTP/1.1 reader (gateway/web/fastlane.py);
     #: false leaves every request to aiohttp's server.
     fast_lane: bool = True
+    #: Seconds a client connection may stay open with no request on it (keep it above a load balancer's idle timeout).
+    keepalive_timeout: float = 75.0
 
 
 @attrs.frozen(kw_only=True)
@@ -325,8 +327,9 @@ def _check(config: Config) -> list[str]:
     for field in ("pre_stop_delay", "config_poll_interval"):
         if not getattr(config.server, field) >= 0:
             problems.append(f"$.server.{field}: must be 0 or more")
-    if not config.server.drain_timeout > 0:
-        problems.append("$.server.drain_timeout: must be greater than 0")
+    for field in ("drain_timeout", "keepalive_timeout"):
+        if not getattr(config.server, field) > 0:
+            problems.append(f"$.server.{field}: must be greater than 0")
     return problems
 
 

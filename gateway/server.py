@@ -47,6 +47,7 @@ async def serve(config: Config, *, path: str, listen: Listen, log_level_override
     runner = Runner(
         app,
         fast_lane=config.server.fast_lane,
+        keepalive_timeout=config.server.keepalive_timeout,
         handler_cancellation=True,
         access_log=None,
         shutdown_timeout=config.server.drain_timeout,

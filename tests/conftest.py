@@ -29,12 +29,13 @@ StartGateway = Callable[..., Awaitable[TestClient[Any, Any]]]
 class GatewayServer(TestServer):
     """aiohttp's test server on the gateway's own runner: the fast lane in front, as `serve` has it."""
 
-    def __init__(self, app: web.Application, *, fast_lane: bool = True) -> None:
+    def __init__(self, app: web.Application, *, fast_lane: bool = True, keepalive_timeout: float = 75.0) -> None:
         super().__init__(app)
         self.fast_lane = fast_lane
+        self.keepalive_timeout = keepalive_timeout
 
     async def _make_runner(self, **kwargs: Any) -> BaseRunner:
-        return Runner(self.app, fast_lane=self.fast_lane, **kwargs)
+        return Runner(self.app, fast_lane=self.fast_lane, keepalive_timeout=self.keepalive_timeout, **kwargs)
 
 
 @pytest.fixture
@@ -77,6 +78,7 @@ def start_gateway(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
         env: dict[str, str] | None = None,
         clock: FakeClock | None = None,
         fast_lane: bool = True,
+        keepalive_timeout: float = 75.0,
     ) -> TestClient[Any, Any]:
         loaded = config_mod.parse(yaml.safe_dump(config), env=env or {})
         attempts = Attempts(sleep=no_wait)
@@ -87,7 +89,8 @@ def start_gateway(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]]
                 clock.advance(seconds)
 
             attempts = Attempts(sleep=tick, clock=clock)
-        return await aiohttp_client(GatewayServer(create_app(loaded, attempts=attempts), fast_lane=fast_lane))
+        app = create_app(loaded, attempts=attempts)
+        return await aiohttp_client(GatewayServer(app, fast_lane=fast_lane, keepalive_timeout=keepalive_timeout))
 
     return start
 

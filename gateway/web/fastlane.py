@@ -19,8 +19,8 @@ and compressed bodies, 100-continue, waiting in line for room, 404 and 405). Han
 by reason in `rerank_gateway_fast_lane_handovers_total`.
 
 As aiohttp does here: pipelined requests are answered in order, a client that goes away cancels
-its request, a connection idle for 75 seconds is closed, and at shutdown idle connections close at
-once and busy ones after their answer (within the drain timeout).
+its request, a connection idle for `server.keepalive_timeout` seconds (75) is closed, and at
+shutdown idle connections close at once and busy ones after their answer (within the drain timeout).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import re
 import time
 from collections.abc import Awaitable
 from http import HTTPStatus
-from typing import cast
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
@@ -50,8 +50,6 @@ from gateway.web.middlewares import render_error, request_id, serve
 
 log = logging.getLogger("gateway.errors")
 
-#: Seconds a connection may sit with no request being served and nothing arriving (aiohttp's default).
-KEEPALIVE_TIMEOUT = 75.0
 #: A head longer than this goes to aiohttp, which applies its own limits (8190 bytes a line).
 MAX_HEAD = 8190
 #: Bytes of later (pipelined) requests read ahead while one is served, before reading pauses.
@@ -129,10 +127,12 @@ class FastLane(Server):
     `inner` is that server, which serves every connection handed to it.
     """
 
-    def __init__(self, inner: Server, app: web.Application) -> None:
+    def __init__(self, inner: Server, app: web.Application, *, keepalive_timeout: float) -> None:
         super().__init__(inner.request_handler, loop=asyncio.get_running_loop())
         self.inner = inner
         self.app = app
+        #: Seconds a connection may sit with nothing being served and nothing arriving.
+        self.keepalive_timeout = keepalive_timeout
         self.routes = {path.encode("ascii"): dialect for path, dialect in app[ROUTE_DIALECTS].items()}
         #: The body-size cap: aiohttp's, which is the config's at start (a reload does not change it).
         self.max_body = app[LIVE].current.config.limits.max_body_bytes
@@ -198,7 +198,7 @@ class _Connection(asyncio.Protocol):
         tcp_nodelay(self.transport, True)
         self.lane.fast.add(self)
         self.last_seen = self.loop.time()
-        self.timer = self.loop.call_at(self.last_seen + KEEPALIVE_TIMEOUT, self._check_idle)
+        self.timer = self.loop.call_at(self.last_seen + self.lane.keepalive_timeout, self._check_idle)
 
     def data_received(self, data: bytes) -> None:
         self.last_seen = self.loop.time()
@@ -343,11 +343,13 @@ class _Connection(asyncio.Protocol):
 
     def _check_idle(self) -> None:
         """Close the connection when nothing is being served and nothing has arrived for the keep-alive timeout."""
-        due = self.last_seen + KEEPALIVE_TIMEOUT
+        due = self.last_seen + self.lane.keepalive_timeout
         if self.task is None and self.loop.time() >= due:
             self.close()
             return
-        self.timer = self.loop.call_at(max(due, self.loop.time() + 1.0), self._check_idle)
+        self.timer = self.loop.call_at(
+            max(due, self.loop.time() + min(1.0, self.lane.keepalive_timeout)), self._check_idle
+        )
 
     def close_when_done(self) -> None:
         """Close now if idle, else after the answer being made."""
@@ -395,12 +397,20 @@ def _head_bytes(answer: Answer, request_id: str, *, close: bool) -> bytes:
 
 
 class Runner(web.AppRunner):
-    """aiohttp's AppRunner with the fast lane in front of its server (unless `fast_lane` is False)."""
+    """aiohttp's AppRunner with the fast lane in front of its server (unless `fast_lane` is False).
 
-    def __init__(self, app: web.Application, *, fast_lane: bool = True, **kwargs: object) -> None:
-        super().__init__(app, **kwargs)  # type: ignore[arg-type]
+    `keepalive_timeout` applies to both: connections in the fast lane and those aiohttp serves.
+    """
+
+    def __init__(
+        self, app: web.Application, *, fast_lane: bool = True, keepalive_timeout: float = 75.0, **kwargs: Any
+    ) -> None:
+        super().__init__(app, keepalive_timeout=keepalive_timeout, **kwargs)
         self.fast_lane = fast_lane
+        self.keepalive_timeout = keepalive_timeout
 
     async def _make_server(self) -> Server:
         inner = await super()._make_server()
-        return FastLane(inner, self.app) if self.fast_lane else inner
+        if not self.fast_lane:
+            return inner
+        return FastLane(inner, self.app, keepalive_timeout=self.keepalive_timeout)
