@@ -30,6 +30,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -128,7 +129,8 @@ class FastLane(Server):
     """
 
     def __init__(self, inner: Server, app: web.Application, *, keepalive_timeout: float) -> None:
-        super().__init__(inner.request_handler, loop=asyncio.get_running_loop())
+        self.loop = asyncio.get_running_loop()
+        super().__init__(inner.request_handler, loop=self.loop)
         self.inner = inner
         self.app = app
         #: Seconds a connection may sit with nothing being served and nothing arriving.
@@ -174,7 +176,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, lane: FastLane) -> None:
         self.lane = lane
-        self.loop = lane._loop
+        self.loop = lane.loop
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         #: The head whose body is arriving or being served, where its body starts, and the room held for it.
@@ -187,7 +189,6 @@ class _Connection(asyncio.Protocol):
         self.close_after = False
         self.reading = True
         self.writable = True
-        self.eof = False
         self.last_seen = 0.0
         self.timer: asyncio.TimerHandle | None = None
 
@@ -212,7 +213,6 @@ class _Connection(asyncio.Protocol):
     def eof_received(self) -> bool:
         # As aiohttp: a client that closes its side has gone, and a request being served for it is
         # cancelled (asyncio closes the connection, and `connection_lost` cancels the request).
-        self.eof = True
         return False
 
     def connection_lost(self, exc: BaseException | None) -> None:
@@ -254,7 +254,7 @@ class _Connection(asyncio.Protocol):
         if head is None:
             end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
             if end < 0:
-                if len(buffer) > MAX_HEAD or (self.eof and buffer):
+                if len(buffer) > MAX_HEAD:
                     self._hand_over("head")
                 return
             head_or_reason = read_head(bytes(buffer[:end]), self.lane.routes)
@@ -338,8 +338,6 @@ class _Connection(asyncio.Protocol):
             transport.resume_reading()
         data, self.buffer = bytes(self.buffer), bytearray()
         handler.data_received(data)
-        if self.eof:
-            handler.eof_received()
 
     def _check_idle(self) -> None:
         """Close the connection when nothing is being served and nothing has arrived for the keep-alive timeout."""
@@ -379,7 +377,7 @@ def _head_bytes(answer: Answer, request_id: str, *, close: bool) -> bytes:
     """The status line and header fields of `answer`, as aiohttp would write them, and the blank line."""
     now = int(time.time())
     if now != _Date.second:
-        _Date.second, _Date.text = now, time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
+        _Date.second, _Date.text = now, formatdate(now, usegmt=True)
     lines = [f"HTTP/1.1 {answer.status} {_REASONS.get(answer.status, '')}"]
     lines += [f"{name}: {value}" for name, value in answer.headers.items()]
     lines += [
@@ -393,7 +391,7 @@ def _head_bytes(answer: Answer, request_id: str, *, close: bool) -> bytes:
     text = "\r\n".join(lines)
     if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
         raise ValueError("a line break in a header field value")  # never written: the connection is dropped
-    return (text + "\r\n\r\n").encode("latin-1")
+    return (text + "\r\n\r\n").encode()  # UTF-8, as aiohttp writes header fields
 
 
 class Runner(web.AppRunner):
