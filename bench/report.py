@@ -17,6 +17,7 @@ BREAKER = "breaker open (primary refused)"
 ACCESS_LOG = "gateway, access log on"
 CACHE_HITS = "gateway, score cache hits"
 WORKERS = "gateway --workers {n}"
+NO_FAST_LANE = "gateway, fast lane off"
 
 
 @attrs.frozen(kw_only=True)

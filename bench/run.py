@@ -81,7 +81,7 @@ def grid(bench: Bench, gateway: str, gw_pid: int, forwarder: str, fw_pid: int) -
 
 
 def extras(bench: Bench) -> None:
-    """Failover, breaker, score cache, access log and --workers rows, each on its own gateway process."""
+    """Failover, breaker, score cache, fast lane off, access log and --workers rows, each on its own gateway process."""
     config = bench.config(failover=True, retries=0)
     proc, url = bench.start_gateway(config, name="gateway-failover")
     bench.warm(url, 20)
@@ -110,6 +110,13 @@ def extras(bench: Bench) -> None:
     bench.warm(url, 20)
     for conc in (1, 64):
         bench.measure(report.CACHE_HITS, url, docs=20, conc=conc, pid=proc.pid, note="no upstream call")
+    bench.procs.stop(proc)
+
+    # Every request read by aiohttp's server, as before the fast lane: what the fast lane saves.
+    proc, url = bench.start_gateway(bench.config(extra="server: {fast_lane: false}"), name="gateway-aiohttp")
+    bench.warm(url, 20)
+    for conc in (1, 64):
+        bench.measure(report.NO_FAST_LANE, url, docs=20, conc=conc, pid=proc.pid, note="aiohttp reads all")
     bench.procs.stop(proc)
 
     config = bench.config()
