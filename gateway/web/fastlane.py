@@ -5,8 +5,9 @@ response objects), about a quarter of what the gateway spends on a 20-document r
 concurrency 1 a request's added latency is that CPU. So every connection starts in the fast lane,
 which reads a request head itself and serves the request when the head has a narrow, strict form:
 
-- `POST <a rerank route> HTTP/1.1`, the path plain (no query, no percent-escapes);
-- header fields that are each a token, a colon and a value of printable ASCII, none repeated;
+- `POST <a rerank route> HTTP/1.1` (or 1.0), the path plain (no query, no percent-escapes);
+- header fields that are each a token, a colon and a value of printable ASCII, none repeated,
+  Host among them for HTTP/1.1;
 - a Content-Length within `limits.max_body_bytes`, and none of Transfer-Encoding,
   Content-Encoding, Expect or Upgrade; a Connection field of only `keep-alive` or `close`;
 - room under `limits.max_bytes_in_flight` for the body at once (nobody waiting).
@@ -56,7 +57,7 @@ MAX_HEAD = 8190
 #: Bytes of later (pipelined) requests read ahead while one is served, before reading pauses.
 READ_AHEAD = 64 * 1024
 
-_REQUEST_LINE = re.compile(rb"POST (/[!$&'()*+,\-./0-9:;=@A-Z_a-z~]*) HTTP/1\.1")
+_REQUEST_LINE = re.compile(rb"POST (/[!$&'()*+,\-./0-9:;=@A-Z_a-z~]*) HTTP/1\.([01])")
 #: Anything in a head but printable ASCII, tab and the CRLFs that end lines.
 _ODD_BYTES = re.compile(rb"[^\t\r\n\x20-\x7e]")
 #: Fields that change how the body is framed or read: aiohttp's job.
@@ -68,10 +69,14 @@ _REASONS = {status.value: status.phrase for status in HTTPStatus}
 class Head:
     """A request head the fast lane serves."""
 
-    __slots__ = ("close", "dialect", "headers", "length", "path")
+    __slots__ = ("close", "dialect", "headers", "length", "minor", "path")
 
-    def __init__(self, path: str, dialect: ClientDialect, headers: dict[str, str], length: int, close: bool) -> None:
-        self.path, self.dialect, self.headers, self.length, self.close = path, dialect, headers, length, close
+    def __init__(
+        self, path: str, dialect: ClientDialect, headers: dict[str, str], *, length: int, minor: int, close: bool
+    ) -> None:
+        self.path, self.dialect, self.headers = path, dialect, headers
+        #: The body's length, HTTP/1.<minor>, and whether the client asked to close after the answer.
+        self.length, self.minor, self.close = length, minor, close
 
 
 def read_head(head: bytes, routes: dict[bytes, ClientDialect]) -> Head | str:
@@ -86,7 +91,7 @@ def read_head(head: bytes, routes: dict[bytes, ClientDialect]) -> Head | str:
     headers = _fields(head, lines)
     if isinstance(headers, str):
         return headers
-    return _framed(match.group(1).decode("ascii"), dialect, headers)
+    return _framed(match.group(1).decode("ascii"), dialect, headers, minor=int(match.group(2)))
 
 
 def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
@@ -106,19 +111,25 @@ def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
     return headers
 
 
-def _framed(path: str, dialect: ClientDialect, headers: dict[str, str]) -> Head | str:
-    """The head, when its body is framed by a plain Content-Length and its connection fields are plain."""
+def _framed(path: str, dialect: ClientDialect, headers: dict[str, str], *, minor: int) -> Head | str:
+    """The head, when its body is framed by a plain Content-Length and its connection fields are plain.
+
+    HTTP/1.1 keeps the connection unless the client says `close`; HTTP/1.0 closes it unless the
+    client says `keep-alive`.
+    """
     length = headers.get("content-length")
     if not _FRAMING.isdisjoint(headers) or length is None or not length.isdigit() or len(length) > 18:
         return "framing"
-    close = False
+    if minor == 1 and "host" not in headers:
+        return "header"  # aiohttp refuses an HTTP/1.1 request without Host (400)
+    tokens: set[str] = set()
     connection = headers.get("connection")
     if connection is not None:
         tokens = {token.strip().lower() for token in connection.split(",")}
         if not tokens <= _CONNECTION:
             return "connection"
-        close = "close" in tokens
-    return Head(path, dialect, headers, int(length), close)
+    close = "close" in tokens if minor == 1 else "keep-alive" not in tokens
+    return Head(path, dialect, headers, length=int(length), minor=minor, close=close)
 
 
 class FastLane(Server):
@@ -243,7 +254,8 @@ class _Connection(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        transport.write(_head_bytes(answer, call.info.request_id, close=close) + answer.body)
+        minor = self.head.minor if self.head is not None else 1
+        transport.write(_head_bytes(answer, call.info.request_id, close=close, minor=minor) + answer.body)
 
     # reading and serving
 
@@ -274,6 +286,12 @@ class _Connection(asyncio.Protocol):
         end = self.body_at + head.length
         if len(buffer) < end:
             return  # the body is still arriving
+        if head.close and len(buffer) > end:
+            # Bytes after a request that closes the connection: aiohttp refuses the request (400).
+            self._give_back()
+            self.head = self.runtime = None
+            self._hand_over("framing")
+            return
         with memoryview(buffer) as view:
             self.raw = bytes(view[self.body_at : end])
         del buffer[:end]
@@ -373,12 +391,16 @@ class _Date:
     text = ""
 
 
-def _head_bytes(answer: Answer, request_id: str, *, close: bool) -> bytes:
-    """The status line and header fields of `answer`, as aiohttp would write them, and the blank line."""
+def _head_bytes(answer: Answer, request_id: str, *, close: bool, minor: int) -> bytes:
+    """The status line and header fields of `answer`, as aiohttp would write them, and the blank line.
+
+    As aiohttp: the answer's HTTP version is the request's; `Connection: close` tells an HTTP/1.1
+    client the connection ends, `Connection: keep-alive` tells an HTTP/1.0 client it does not.
+    """
     now = int(time.time())
     if now != _Date.second:
         _Date.second, _Date.text = now, formatdate(now, usegmt=True)
-    lines = [f"HTTP/1.1 {answer.status} {_REASONS.get(answer.status, '')}"]
+    lines = [f"HTTP/1.{minor} {answer.status} {_REASONS.get(answer.status, '')}"]
     lines += [f"{name}: {value}" for name, value in answer.headers.items()]
     lines += [
         f"x-request-id: {request_id}",
@@ -386,8 +408,10 @@ def _head_bytes(answer: Answer, request_id: str, *, close: bool) -> bytes:
         f"Date: {_Date.text}",
         f"Server: {SERVER_SOFTWARE}",
     ]
-    if close:
+    if close and minor == 1:
         lines.append("Connection: close")
+    elif not close and minor == 0:
+        lines.append("Connection: keep-alive")
     text = "\r\n".join(lines)
     if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:
         raise ValueError("a line break in a header field value")  # never written: the connection is dropped
