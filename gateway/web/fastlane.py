@@ -132,6 +132,12 @@ def _framed(path: str, dialect: ClientDialect, headers: dict[str, str], *, minor
     return Head(path, dialect, headers, length=int(length), minor=minor, close=close)
 
 
+def _bare_line_break(start: bytearray) -> bool:
+    """Whether the start of a head has a CR or LF that is not part of a CRLF (a trailing CR may be)."""
+    pairs = start.count(b"\r\n")
+    return start.count(b"\n") != pairs or start.count(b"\r") - start.endswith(b"\r") != pairs
+
+
 class FastLane(Server):
     """The protocol factory the listening socket uses: a fast-lane connection, backed by aiohttp's server.
 
@@ -266,8 +272,8 @@ class _Connection(asyncio.Protocol):
         if head is None:
             end = buffer.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
             if end < 0:
-                if len(buffer) > MAX_HEAD:
-                    self._hand_over("head")
+                if len(buffer) > MAX_HEAD or _bare_line_break(buffer):
+                    self._hand_over("head")  # a head that will not end in CRLF CRLF: aiohttp's to judge
                 return
             head_or_reason = read_head(bytes(buffer[:end]), self.lane.routes)
             if isinstance(head_or_reason, str):
