@@ -90,6 +90,18 @@ CASES: dict[str, bytes] = {
     "pipelined, then a health check": post() + b"GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n" + post(JINA),
     "bytes after close": post(fields="Connection: close\r\n") + post(),
     "leading empty line": b"\r\n" + post(),
+    "GET healthz": b"GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n",
+    "GET readyz, HTTP/1.0": b"GET /readyz HTTP/1.0\r\n\r\n",
+    "GET models": b"GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n",
+    "GET openapi": b"GET /openapi.json HTTP/1.1\r\nHost: gw\r\n\r\n",
+    "GET admin providers": b"GET /admin/providers HTTP/1.1\r\nHost: gw\r\n\r\n",
+    "GET with Content-Length 0": b"GET /healthz HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n",
+    "GET with a body": b"GET /healthz HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\n\r\n{}",
+    "HEAD healthz": b"HEAD /healthz HTTP/1.1\r\nHost: gw\r\n\r\n",
+    "POST to a GET route": post(path="/healthz"),
+    "pipelined GET, POST, GET": b"GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n"
+    + post()
+    + b"GET /readyz HTTP/1.1\r\nHost: gw\r\n\r\n",
 }
 
 _BLANKS = [
@@ -125,16 +137,14 @@ async def test_fast_lane_answers_as_aiohttp_does(start_gateway: StartGateway, ca
     assert await exchange(fast.port, CASES[case]) == expected
 
 
-async def test_well_formed_posts_stay_in_the_fast_lane(start_gateway: StartGateway) -> None:
-    """Plain rerank POSTs, alone and pipelined, are served without a handover; a chunked one is handed over."""
+async def test_well_formed_requests_stay_in_the_fast_lane(start_gateway: StartGateway) -> None:
+    """Plain rerank POSTs and GETs, alone and pipelined, are served with no handover; a chunked POST is handed over."""
     fast = await start_gateway(CONFIG, fast_lane=True)
     assert fast.port is not None
-    for case in ("plain", "jina body", "http/1.0 keep-alive", "pipelined three", "invalid json"):
+    for case in ("plain", "jina body", "http/1.0 keep-alive", "pipelined three", "invalid json", "GET models"):
         await exchange(fast.port, CASES[case])
     metrics = await (await fast.get("/metrics")).text()
-    # The closing health checks and the scrape itself are GETs: the only handovers, as "method".
-    assert 'fast_lane_handovers_total{reason="method"}' in metrics
-    assert 'reason="framing"' not in metrics
+    assert "rerank_gateway_fast_lane_handovers_total{" not in metrics
     await exchange(fast.port, CASES["chunked body"])
     metrics = await (await fast.get("/metrics")).text()
     assert 'rerank_gateway_fast_lane_handovers_total{reason="framing"} 1.0' in metrics
@@ -169,3 +179,16 @@ async def test_a_head_with_bare_line_feeds_is_answered_without_more_bytes(start_
         answers.append(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10))
         writer.close()
     assert answers[0].split(b"\r\n")[0] == answers[1].split(b"\r\n")[0]
+
+
+async def test_metrics_answer_alike_in_both_lanes(start_gateway: StartGateway) -> None:
+    """`GET /metrics` has the same status line and header fields in both lanes (its counts differ by lane)."""
+    heads = []
+    for fast_lane in (True, False):
+        gateway = await start_gateway(CONFIG, fast_lane=fast_lane)
+        assert gateway.port is not None
+        answer = await exchange(gateway.port, b"GET /metrics HTTP/1.1\r\nHost: gw\r\n\r\n")
+        head = answer.partition(b"\r\n\r\n")[0]
+        heads.append(re.sub(rb"Content-Length: \d+", b"Content-Length: -", head))
+        assert b"# TYPE rerank_gateway_requests_total counter" in answer
+    assert heads[0] == heads[1]

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from aiohttp import web
 
+from gateway.web.call import Answer, Call
+from gateway.web.handlers import json_answer
 from gateway.web.keys import runtime
 
 
-async def providers(request: web.Request) -> web.Response:
+async def providers(call: Call) -> Answer:
     """Every configured provider: type, enabled or why not, breaker state, last health check."""
-    rt = runtime(request.app)
+    rt = runtime(call.app)
     rows: list[dict[str, Any]] = []
     for name, spec in rt.config.providers.items():
         row: dict[str, Any] = {"name": name, "type": spec.type, "enabled": spec.disabled is None}
@@ -32,4 +33,4 @@ async def providers(request: web.Request) -> web.Response:
             last = rt.health.last.get(name) if rt.health is not None else None
             row["health_check"] = {"interval": spec.health_check.interval, "last": last}
         rows.append(row)
-    return web.Response(body=orjson.dumps({"providers": rows}), content_type="application/json")
+    return json_answer(orjson.dumps({"providers": rows}))

@@ -1,23 +1,27 @@
-"""The fast lane: a lean HTTP/1.1 reader for well-formed rerank POSTs; aiohttp reads everything else.
+"""The fast lane: a lean HTTP/1.1 reader for well-formed rerank POSTs and GETs; aiohttp reads the rest.
 
 aiohttp's server costs about 100 us of CPU per request here (its protocol, request, stream and
 response objects), about a quarter of what the gateway spends on a 20-document rerank call, and at
 concurrency 1 a request's added latency is that CPU. So every connection starts in the fast lane,
 which reads a request head itself and serves the request when the head has a narrow, strict form:
 
-- `POST <a rerank route> HTTP/1.1` (or 1.0), the path plain (no query, no percent-escapes);
+- `POST <a rerank route>` or `GET <a GET route>` (health, readiness, models, metrics, OpenAPI,
+  admin), HTTP/1.1 or 1.0, the path plain (no query, no percent-escapes);
 - header fields that are each a token, a colon and a value of printable ASCII, none repeated,
   Host among them for HTTP/1.1;
-- a Content-Length within `limits.max_body_bytes`, and none of Transfer-Encoding,
-  Content-Encoding, Expect or Upgrade; a Connection field of only `keep-alive` or `close`;
+- a Content-Length within `limits.max_body_bytes` (a GET: none, or 0), and none of
+  Transfer-Encoding, Content-Encoding, Expect or Upgrade; a Connection field of only `keep-alive`
+  or `close`, and nothing sent after a request that closes the connection;
 - room under `limits.max_bytes_in_flight` for the body at once (nobody waiting).
 
 Such a request goes through the same edge (`middlewares.serve`: request id, auth, errors, access
-log, metrics) and handler (`handlers.rerank`) as one aiohttp reads. At the first request that is
-anything else, the connection and every byte read on it so far are handed to aiohttp, which serves
-it from there on exactly as if it had read it from the start (its own errors for bad HTTP, chunked
-and compressed bodies, 100-continue, waiting in line for room, 404 and 405). Handovers are counted
-by reason in `rerank_gateway_fast_lane_handovers_total`.
+log, metrics) and handler (`handlers.rerank`, or the GET route's) as one aiohttp reads. At the
+first request that is anything else, the connection and every byte read on it so far are handed
+to aiohttp, which serves it from there on exactly as if it had read it from the start (its own
+errors for bad HTTP, chunked and compressed bodies, 100-continue, waiting in line for room, HEAD,
+404 and 405). Handovers are counted by reason in `rerank_gateway_fast_lane_handovers_total`.
+GETs are served here so that a health check or a models list on a kept-alive connection does not
+send the rerank calls after it to aiohttp for good.
 
 As aiohttp does here: pipelined requests are answered in order, a client that goes away cancels
 its request, a connection idle for `server.keepalive_timeout` seconds (75) is closed, and at
@@ -30,11 +34,12 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, cast
 
+import attrs
 from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
 from aiohttp.tcp_helpers import tcp_nodelay
@@ -49,6 +54,7 @@ from gateway.web.call import AccessInfo, Answer, Call
 from gateway.web.handlers import rerank
 from gateway.web.keys import BYTES_IN_FLIGHT, LIVE, METRICS, ROUTE_DIALECTS
 from gateway.web.middlewares import render_error, request_id, serve
+from gateway.web.routes import GET_ROUTES
 
 log = logging.getLogger("gateway.errors")
 
@@ -57,7 +63,7 @@ MAX_HEAD = 8190
 #: Bytes of later (pipelined) requests read ahead while one is served, before reading pauses.
 READ_AHEAD = 64 * 1024
 
-_REQUEST_LINE = re.compile(rb"POST (/[!$&'()*+,\-./0-9:;=@A-Z_a-z~]*) HTTP/1\.([01])")
+_REQUEST_LINE = re.compile(rb"(POST|GET) (/[!$&'()*+,\-./0-9:;=@A-Z_a-z~]*) HTTP/1\.([01])")
 #: Anything in a head but printable ASCII, tab and the CRLFs that end lines.
 _ODD_BYTES = re.compile(rb"[^\t\r\n\x20-\x7e]")
 #: Fields that change how the body is framed or read: aiohttp's job.
@@ -66,32 +72,51 @@ _CONNECTION = frozenset({"keep-alive", "close"})
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
-class Head:
-    """A request head the fast lane serves."""
+#: A GET route's handler.
+GetHandler = Callable[[Call], Awaitable[Answer]]
 
-    __slots__ = ("close", "dialect", "headers", "length", "minor", "path")
+
+@attrs.frozen
+class Routes:
+    """The routes the fast lane serves, by raw path: the rerank POSTs (by client dialect) and the GETs."""
+
+    posts: dict[bytes, ClientDialect]
+    gets: dict[bytes, GetHandler]
+
+
+class Head:
+    """A request head the fast lane serves: a rerank POST (with its route's dialect) or a GET (with its handler)."""
+
+    __slots__ = ("close", "dialect", "handler", "headers", "length", "method", "minor", "path")
 
     def __init__(
-        self, path: str, dialect: ClientDialect, headers: dict[str, str], *, length: int, minor: int, close: bool
+        self, method: str, path: str, headers: dict[str, str], *, length: int, minor: int, close: bool
     ) -> None:
-        self.path, self.dialect, self.headers = path, dialect, headers
+        self.method, self.path, self.headers = method, path, headers
         #: The body's length, HTTP/1.<minor>, and whether the client asked to close after the answer.
         self.length, self.minor, self.close = length, minor, close
+        self.dialect: ClientDialect | None = None
+        self.handler: GetHandler | None = None
 
 
-def read_head(head: bytes, routes: dict[bytes, ClientDialect]) -> Head | str:
+def read_head(head: bytes, routes: Routes) -> Head | str:
     """The head (without its blank line) if the fast lane serves it, else why not (a handover reason)."""
     lines = head.split(b"\r\n")
     match = _REQUEST_LINE.fullmatch(lines[0])
     if match is None:
-        return "request_line" if lines[0].startswith(b"POST ") else "method"  # health checks, scrapes: "method"
-    dialect = routes.get(match.group(1))
-    if dialect is None:
+        return "request_line" if lines[0].startswith((b"POST ", b"GET ")) else "method"
+    method, path = match.group(1), match.group(2)
+    dialect = routes.posts.get(path) if method == b"POST" else None
+    handler = routes.gets.get(path) if method == b"GET" else None
+    if dialect is None and handler is None:
         return "path"
     headers = _fields(head, lines)
     if isinstance(headers, str):
         return headers
-    return _framed(match.group(1).decode("ascii"), dialect, headers, minor=int(match.group(2)))
+    read = _framed(method.decode("ascii"), path.decode("ascii"), headers, minor=int(match.group(3)))
+    if isinstance(read, Head):
+        read.dialect, read.handler = dialect, handler
+    return read
 
 
 def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
@@ -111,14 +136,16 @@ def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
     return headers
 
 
-def _framed(path: str, dialect: ClientDialect, headers: dict[str, str], *, minor: int) -> Head | str:
-    """The head, when its body is framed by a plain Content-Length and its connection fields are plain.
+def _framed(method: str, path: str, headers: dict[str, str], *, minor: int) -> Head | str:
+    """The head, when its body is framed by a plain Content-Length (a GET's: none, or 0) and its fields are plain.
 
     HTTP/1.1 keeps the connection unless the client says `close`; HTTP/1.0 closes it unless the
     client says `keep-alive`.
     """
-    length = headers.get("content-length")
+    length = headers.get("content-length", "0" if method == "GET" else None)
     if not _FRAMING.isdisjoint(headers) or length is None or not length.isdigit() or len(length) > 18:
+        return "framing"
+    if method == "GET" and length != "0":
         return "framing"
     if minor == 1 and "host" not in headers:
         return "header"  # aiohttp refuses an HTTP/1.1 request without Host (400)
@@ -129,7 +156,7 @@ def _framed(path: str, dialect: ClientDialect, headers: dict[str, str], *, minor
         if not tokens <= _CONNECTION:
             return "connection"
     close = "close" in tokens if minor == 1 else "keep-alive" not in tokens
-    return Head(path, dialect, headers, length=int(length), minor=minor, close=close)
+    return Head(method, path, headers, length=int(length), minor=minor, close=close)
 
 
 def _bare_line_break(start: bytearray) -> bool:
@@ -152,7 +179,10 @@ class FastLane(Server):
         self.app = app
         #: Seconds a connection may sit with nothing being served and nothing arriving.
         self.keepalive_timeout = keepalive_timeout
-        self.routes = {path.encode("ascii"): dialect for path, dialect in app[ROUTE_DIALECTS].items()}
+        self.routes = Routes(
+            posts={path.encode("ascii"): dialect for path, dialect in app[ROUTE_DIALECTS].items()},
+            gets={path.encode("ascii"): handler for path, handler in GET_ROUTES.items()},
+        )
         #: The body-size cap: aiohttp's, which is the config's at start (a reload does not change it).
         self.max_body = app[LIVE].current.config.limits.max_body_bytes
         self.fast: set[_Connection] = set()
@@ -285,7 +315,8 @@ class _Connection(asyncio.Protocol):
             if head.length > self.lane.max_body:
                 self._hand_over("size")  # aiohttp refuses it with 413 before reading it
                 return
-            if not app[BYTES_IN_FLIGHT].take_now(head.length, runtime.config.limits.max_bytes_in_flight):
+            limit = runtime.config.limits.max_bytes_in_flight
+            if head.length and not app[BYTES_IN_FLIGHT].take_now(head.length, limit):
                 self._hand_over("room")  # aiohttp waits in line for room, reading nothing meanwhile
                 return
             self.head, self.body_at, self.held, self.runtime = head, end + 4, head.length, runtime
@@ -304,11 +335,12 @@ class _Connection(asyncio.Protocol):
         self.task = self.loop.create_task(self._serve(head))
 
     async def _serve(self, head: Head) -> None:
-        info = AccessInfo(request_id(head.headers), dialect=head.dialect.name)
-        call = Call(self.lane.app, "POST", head.path, head.headers, info, route=head.dialect)
+        dialect = head.dialect
+        info = AccessInfo(request_id(head.headers), dialect=dialect.name if dialect is not None else "-")
+        call = Call(self.lane.app, head.method, head.path, head.headers, info, route=dialect)
         self.close_after = self.close_after or head.close
         try:
-            await serve(call, self._rerank, self)
+            await serve(call, self._rerank if head.handler is None else head.handler, self)
         except asyncio.CancelledError:
             pass  # the client went away, or the drain ran out: `serve` logged it
         except Exception:  # a failure to write the answer: drop the connection, and log it
@@ -323,6 +355,7 @@ class _Connection(asyncio.Protocol):
     def _rerank(self, call: Call) -> Awaitable[Answer]:
         """The handler for `serve`: the body goes to `rerank` with no other reference kept, to be freed once decoded."""
         assert self.head is not None
+        assert self.head.dialect is not None
         assert self.runtime is not None
         assert self.raw is not None
         raw, self.raw = self.raw, None

@@ -204,33 +204,45 @@ def _check_limits(request: RerankRequest, limits: LimitsConfig, *, paths: Mappin
 _TEXT = operator.attrgetter("text")
 
 
-async def models(request: web.Request) -> web.Response:
+async def models(call: Call) -> Answer:
     """`GET /v1/models`: the models this gateway serves, in the usual list form."""
-    config = runtime(request.app).config
+    config = runtime(call.app).config
     data = [
         {"id": name, "object": "model", "type": m.type, "owned_by": "rerank-gateway"}
         for name, m in config.models.items()
     ]
-    return web.Response(body=orjson.dumps({"object": "list", "data": data}), content_type=JSON)
+    return json_answer(orjson.dumps({"object": "list", "data": data}))
 
 
-async def healthz(request: web.Request) -> web.Response:
+async def healthz(call: Call) -> Answer:
     """Liveness: the process serves. Never depends on providers."""
-    return web.Response(body=b'{"status":"ok"}', content_type=JSON)
+    return json_answer(b'{"status":"ok"}')
 
 
-async def readyz(request: web.Request) -> web.Response:
+async def readyz(call: Call) -> Answer:
     """Readiness: config loaded and listening; 503 while draining."""
-    live = request.app[LIVE]
+    live = call.app[LIVE]
     if live.draining:
-        return web.Response(body=b'{"status":"draining"}', status=503, content_type=JSON)
+        return json_answer(b'{"status":"draining"}', status=503)
     if not live.ready:
-        return web.Response(body=b'{"status":"starting"}', status=503, content_type=JSON)
-    return web.Response(body=b'{"status":"ready"}', content_type=JSON)
+        return json_answer(b'{"status":"starting"}', status=503)
+    return json_answer(b'{"status":"ready"}')
 
 
-async def metrics(request: web.Request) -> web.Response:
+async def metrics(call: Call) -> Answer:
     """`GET /metrics`: every gateway metric in the Prometheus text format."""
-    response = web.Response(body=request.app[METRICS].exposition())
-    response.headers["Content-Type"] = CONTENT_TYPE
-    return response
+    return Answer(200, call.app[METRICS].exposition(), {"Content-Type": CONTENT_TYPE})
+
+
+def json_answer(body: bytes, *, status: int = 200) -> Answer:
+    """A JSON answer."""
+    return Answer(status, body, {"Content-Type": JSON})
+
+
+def for_aiohttp(handler: Callable[[Call], Awaitable[Answer]]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp handler for a handler of calls (the fast lane serves the same handler directly)."""
+
+    async def handle(request: web.Request) -> web.Response:
+        return to_response(await handler(request[CALL]))
+
+    return handle

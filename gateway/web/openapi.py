@@ -12,10 +12,10 @@ from collections.abc import Mapping
 
 import attrs
 import orjson
-from aiohttp import web
 
 from gateway import __version__
 from gateway.dialects import ClientDialect
+from gateway.web.call import Answer, Call
 from gateway.web.keys import ROUTE_DIALECTS
 from gateway.web.schemas import JSON, SCHEMAS, Json, json_body, ref
 
@@ -168,7 +168,6 @@ def _doc_of(dialect: str) -> DialectDoc:
     return DIALECTS.get(dialect, _UNDESCRIBED)
 
 
-async def handler(request: web.Request) -> web.Response:
+async def handler(call: Call) -> Answer:
     """`GET /openapi.json`: the document for this app's routes."""
-    body = orjson.dumps(document(request.app[ROUTE_DIALECTS]))
-    return web.Response(body=body, content_type=JSON)
+    return Answer(200, orjson.dumps(document(call.app[ROUTE_DIALECTS])), {"Content-Type": JSON})
