@@ -6,7 +6,7 @@ concurrency 1 a request's added latency is that CPU. So every connection starts 
 which reads a request head itself and serves the request when the head has a narrow, strict form:
 
 - `POST <a rerank route> HTTP/1.1`, the path plain (no query, no percent-escapes);
-- header fields that are each a token, a colon and a value of printable ASCII, none repeated;
+- header fields that are each a token, a colon and a value of printable ASCII, none repeated, Host among them;
 - a Content-Length within `limits.max_body_bytes`, and none of Transfer-Encoding,
   Content-Encoding, Expect or Upgrade; a Connection field of only `keep-alive` or `close`;
 - room under `limits.max_bytes_in_flight` for the body at once (nobody waiting).
@@ -89,7 +89,7 @@ def read_head(head: bytes, routes: dict[bytes, ClientDialect]) -> Head | str:
 
 
 def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
-    """The header fields by lower-case name, or "header" when any is odd or repeated."""
+    """The header fields by lower-case name, or "header" when any is odd or repeated, or Host is missing."""
     breaks = len(lines) - 1
     if _ODD_BYTES.search(head) is not None or head.count(b"\n") != breaks or head.count(b"\r") != breaks:
         return "header"
@@ -102,6 +102,8 @@ def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
         if name in headers:
             return "header"
         headers[name] = value
+    if "host" not in headers:
+        return "header"  # HTTP/1.1 requires Host: aiohttp answers 400 (RFC 9112, section 3.2)
     return headers
 
 
