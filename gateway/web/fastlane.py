@@ -282,7 +282,7 @@ class _Connection(asyncio.Protocol):
         self.task = self.loop.create_task(self._serve(head))
 
     async def _serve(self, head: Head) -> None:
-        info = AccessInfo(request_id(head.headers), dialect=head.dialect.name)
+        info = AccessInfo(request_id(head.headers))
         call = Call(self.lane.app, "POST", head.path, head.headers, info, route=head.dialect)
         self.close_after = self.close_after or head.close
         try:
@@ -304,6 +304,7 @@ class _Connection(asyncio.Protocol):
         assert self.runtime is not None
         assert self.raw is not None
         raw, self.raw = self.raw, None
+        call.info.dialect = self.head.dialect.name  # once past auth, as `rerank_handler`: a 401 counts as dialect "-"
         return rerank(call, self.head.dialect, self.runtime, raw, None)
 
     def _next(self) -> None:
