@@ -229,7 +229,11 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.writable = True
-        if self.task is None and self.transport is not None and not self.transport.is_closing():
+        transport = self.transport
+        if self.task is None and transport is not None and not transport.is_closing():
+            if not self.reading:  # paused while answers waited: the next request's body may not all be here yet
+                self.reading = True
+                transport.resume_reading()
             self._advance()
 
     # the edge's lane: how answers are made and written
