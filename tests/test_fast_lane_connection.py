@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import SEED, StartFake, StartGateway, model
 from tests.fakes.upstream import ok
-from tests.raw_http import Conn, exchange, handovers, port_of, post, scrape
+from tests.raw_http import Conn, connected, exchange, handovers, port_of, post, scrape
 
 LOCAL = {"providers": {"local": {"type": "local"}}, "models": {"m": model(("local", "bm25"))}}
 #: Short enough for a test to outwait, long enough that a loaded machine still sends a request in time.
@@ -98,3 +98,30 @@ async def test_a_partial_head_idle_past_the_timeout_is_closed(start_gateway: Sta
     async with await Conn.open(port_of(client)) as conn:
         await conn.send(post("/v1/rerank", SEED)[:20])
         assert await conn.at_eof()
+
+
+@pytest.mark.parametrize("fast_lane", [True, False])
+async def test_a_client_slow_to_read_its_answers_is_not_idle(
+    start_gateway: StartGateway, start_fake: StartFake, fast_lane: bool
+) -> None:
+    """Pipelined requests whose answers wait, unread, for longer than the keep-alive timeout are all answered."""
+    _, url = await start_fake("cohere")
+    config = {"providers": {"up": {"type": "cohere", "base_url": url}}, "models": {"m": model(("up", "x"))}}
+    client = await start_gateway(config, fast_lane=fast_lane, keepalive_timeout=KEEPALIVE)
+    doc = "apple " * 33_000  # 198 kB, echoed back in each answer: 9 MB in all, more than the kernel buffers
+    counts = [4, 3, 5, 3, 4, 3, 5, 4, 3, 5, 3, 4]
+    data = b"".join(
+        post(
+            "/v1/rerank",
+            {"model": "m", "query": f"q{i}", "documents": [doc] * n, "return_documents": True},
+            headers=[("x-request-id", f"r{i}")],
+        )
+        for i, n in enumerate(counts)
+    )
+    sock = await connected(port_of(client), receive_buffer=65536)
+    sending = asyncio.create_task(asyncio.get_running_loop().sock_sendall(sock, data))
+    await asyncio.sleep(4 * KEEPALIVE)  # nothing read, nothing more sent: answers wait on the client
+    async with await Conn.over(sock) as conn:
+        replies = [await conn.reply() for _ in counts]
+        await sending
+    assert [(r.status, r.header("x-request-id")) for r in replies] == [(200, f"r{i}") for i in range(len(counts))]
