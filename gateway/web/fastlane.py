@@ -229,6 +229,7 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.writable = True
+        self.last_seen = self.loop.time()  # the client has read its answers: the keep-alive wait starts again
         transport = self.transport
         if self.task is None and transport is not None and not transport.is_closing():
             if not self.reading:  # paused while answers waited: the next request's body may not all be here yet
@@ -349,9 +350,13 @@ class _Connection(asyncio.Protocol):
             handler.eof_received()
 
     def _check_idle(self) -> None:
-        """Close the connection when nothing is being served and nothing has arrived for the keep-alive timeout."""
+        """Close the connection when it has no request on it and nothing has arrived for the keep-alive timeout.
+
+        A request is on it while its body arrives, while it is served, and while answers wait for the
+        client to read them (writing paused): as in aiohttp, none of these is idle.
+        """
         due = self.last_seen + self.lane.keepalive_timeout
-        if self.task is None and self.loop.time() >= due:
+        if self.task is None and self.head is None and self.writable and self.loop.time() >= due:
             self.close()
             return
         self.timer = self.loop.call_at(
