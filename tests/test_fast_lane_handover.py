@@ -48,6 +48,8 @@ ODD: list[tuple[str, bytes, str, int, int]] = [
     ("query string", post("/v1/rerank?x=1", SEED), "request_line", 200, 1),
     ("percent-escape", post("/v1/re%72ank", SEED), "request_line", 200, 1),
     ("HTTP/1.0", post("/v1/rerank", SEED).replace(b"HTTP/1.1", b"HTTP/1.0", 1), "request_line", 200, 1),
+    ("absolute form", post("http://gateway/v1/rerank", SEED), "request_line", 200, 1),
+    ("OPTIONS", request("OPTIONS", "/v1/rerank", length=False), "method", 405, 1),
     ("unknown path", post("/v1/rerankers", SEED), "path", 404, 1),
     ("trailing slash", post("/v1/rerank/", SEED), "path", 404, 1),
     ("repeated field", post("/v1/rerank", SEED, headers=[("X-Tag", "a"), ("x-tag", "b")]), "header", 200, 1),
@@ -59,6 +61,13 @@ ODD: list[tuple[str, bytes, str, int, int]] = [
     ("space before colon", post("/v1/rerank", SEED).replace(b"Content-Type:", b"Content-Type :"), "header", 400, 1),
     ("no Host", post("/v1/rerank", SEED).replace(b"Host: gateway\r\n", b""), "header", 400, 1),
     ("chunked", chunked_post("/v1/rerank", SEED), "framing", 200, 1),
+    (
+        "CHUNKED",
+        chunked_post("/v1/rerank", SEED).replace(b"Transfer-Encoding", b"TRANSFER-ENCODING"),
+        "framing",
+        200,
+        1,
+    ),
     (
         "gzip",
         request("POST", "/v1/rerank", headers=[*FIELDS, ("Content-Encoding", "gzip")], body=gzip.compress(BODY)),
@@ -102,6 +111,50 @@ async def test_an_odd_request_is_answered_as_aiohttp_answers_it(
     assert [r.comparable() for r in got] == [r.comparable() for r in want]
     assert got[-1].status == status
     assert Counter(handovers(await scrape(port_of(fast)))) == Counter({reason: 1}) + Counter({"method": 1})
+
+
+def padded(head_size: int, body: bytes) -> bytes:
+    """A fast-lane-shaped POST of `body` whose head (up to its blank line) is exactly `head_size` bytes."""
+    data = post("/v1/rerank", body, headers=[("X-Pad", "")])
+    filler = head_size - data.index(b"\r\n\r\n")
+    return data.replace(b"X-Pad: ", b"X-Pad: " + b"p" * filler)
+
+
+@pytest.mark.parametrize(
+    ("head_size", "body_size", "reason"),
+    [(8190, 100, None), (8191, 100, "head"), (500, CAP, None), (500, CAP + 1, "size")],
+    ids=["head at the limit", "head past it", "body at max_body_bytes", "body past it"],
+)
+async def test_the_limits_are_where_aiohttp_has_them(
+    start_gateway: StartGateway, head_size: int, body_size: int, reason: str | None
+) -> None:
+    """A head of 8190 bytes and a body of max_body_bytes stay in the fast lane; a byte more of either is aiohttp's."""
+    body = orjson.dumps(SEED)
+    body += b" " * (body_size - len(body))  # JSON allows trailing white space
+    data = padded(head_size, body)
+    assert data.index(b"\r\n\r\n") == head_size
+    fast, plain = await start_gateway(LOCAL), await start_gateway(LOCAL, fast_lane=False)
+    [got], [want] = await exchange(port_of(fast), data), await exchange(port_of(plain), data)
+    assert got.comparable() == want.comparable()
+    assert got.status == (413 if reason == "size" else 200)
+    expected = Counter({"method": 1}) + Counter({reason: 1} if reason else {})
+    assert Counter(handovers(await scrape(port_of(fast)))) == expected
+
+
+async def test_bytes_past_a_body_are_the_next_request(start_gateway: StartGateway) -> None:
+    """Bytes past a Content-Length body are read as the next request: answered 200, then aiohttp's 400 for the rest.
+
+    (aiohttp alone, reading both in one piece, answers only the 400: its parser error drops the good request.)
+    """
+    fast, plain = await start_gateway(LOCAL), await start_gateway(LOCAL, fast_lane=False)
+    got = await exchange(
+        port_of(fast), post("/v1/rerank", SEED, headers=[("x-request-id", "good")]) + b"junk\r\n\r\n", answers=2
+    )
+    [want] = await exchange(port_of(plain), b"junk\r\n\r\n")
+    assert (got[0].status, got[0].header("x-request-id")) == (200, "good")
+    assert got[1].comparable() == want.comparable()
+    assert want.status == 400
+    assert handovers(await scrape(port_of(fast))) == {"method": 2}
 
 
 async def test_no_room_hands_over_and_the_request_waits_its_turn(

@@ -9,12 +9,13 @@ nature). Each fast-lane connection is then checked for handovers: only the /metr
 
 from __future__ import annotations
 
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import StartFake, StartGateway, model
-from tests.fakes.upstream import FakeUpstream, status
+from tests.fakes.upstream import FakeUpstream, ok, status
 from tests.raw_http import Conn, Reply, Samples, handovers, port_of, post, scrape
 
 DOCS = ["Paris is the capital of France.", "Berlin is in Germany.", "The capital of France has museums."]
@@ -93,6 +94,7 @@ async def test_each_route_and_client_error_is_answered_as_aiohttp_answers_it(
     assert [r.comparable() for r in got] == [r.comparable() for r in want]
     assert [r.status for r in got] == [200] * 10 + [400, 400, 400, 400, 404, 400, 200]
     assert [r.header("x-request-id") for r in got[:-1]] == [f"parity-{i}" for i in range(len(BATTERY))]
+    assert all(parsedate_to_datetime(r.header("Date") or "").tzname() == "UTC" for r in got)
     assert fast_fake.received == plain_fake.received
     fast_samples, plain_samples = await scrape(port_of(fast)), await scrape(port_of(plain))
     assert counted(fast_samples) == counted(plain_samples)
@@ -136,4 +138,56 @@ async def test_an_exhausted_upstream_503_with_retry_after_is_answered_as_aiohttp
     assert got.header("Retry-After") == "2"
     assert got.header("x-request-id") == "r503"
     assert fast_fake.calls == plain_fake.calls > 0
+    assert handovers(await scrape(port_of(fast))) == {"method": 1}
+
+
+async def test_statuses_the_fast_lane_writes_itself_read_as_aiohttps(
+    start_fake: StartFake, start_gateway: StartGateway
+) -> None:
+    """413, 403, 429 and 504 answers made in the fast lane have aiohttp's status lines, header fields and bodies."""
+    _, url = await start_fake("cohere", default=ok(delay=2.0))
+    limited = {
+        "providers": {"local": {"type": "local"}, "slow": {"type": "cohere", "base_url": url}},
+        "models": {"m": model(("local", "bm25")), "other": model(("local", "bm25")), "slow": model(("slow", "x"))},
+        "limits": {"max_documents": 3},
+        "auth": {"api_keys": [{"name": "k", "key": "key", "rpm": 1, "models": ["m", "slow"]}]},
+    }
+    key = [("Authorization", "Bearer key")]
+    requests = [
+        post("/v1/rerank", {"model": "m", "query": "q", "documents": ["a"] * 4}, headers=key),  # 413
+        post("/v1/rerank", {"model": "other", "query": "q", "documents": ["a"]}, headers=key),  # 403
+        post(
+            "/v1/rerank",
+            {"model": "slow", "query": "q", "documents": ["a"]},
+            headers=[*key, ("x-request-timeout", "0.1")],
+        ),
+        post("/v1/rerank", {"model": "m", "query": "q", "documents": ["a"]}, headers=key),  # past the rpm: 429
+    ]
+    fast, plain = await start_gateway(limited), await start_gateway(limited, fast_lane=False)
+    got, want = await answers(fast, requests), await answers(plain, requests)
+    assert [r.status for r in got] == [413, 403, 504, 429]
+
+    def without_retry_after(reply: Reply) -> Any:
+        version, code, reason, headers, body = reply.comparable()
+        return version, code, reason, [(k, v) for k, v in headers if k != "Retry-After"], body  # seconds left vary
+
+    assert [without_retry_after(r) for r in got] == [without_retry_after(r) for r in want]
+    assert [r.reason for r in got] == ["Request Entity Too Large", "Forbidden", "Gateway Timeout", "Too Many Requests"]
+    assert got[3].header("Retry-After") is not None
+    assert handovers(await scrape(port_of(fast))) == {"method": 1}
+
+
+async def test_header_names_are_matched_in_any_case(start_fake: StartFake, start_gateway: StartGateway) -> None:
+    """The fast lane finds Authorization, x-request-id and x-request-timeout whatever the case of their names."""
+    keys = {"auth": {"api_keys": [{"name": "team", "key": "secret-1"}]}}
+    body = {"model": "m", "query": "France", "documents": DOCS}
+    requests = [
+        post("/v1/rerank", body, headers=[("AUTHORIZATION", "Bearer secret-1"), ("X-Request-ID", "upper")]),
+        post("/v1/rerank", body, headers=[("authorization", "bearer secret-1"), ("X-REQUEST-TIMEOUT", "zero")]),
+    ]
+    (_, fast), (_, plain) = await pair(start_fake, start_gateway, **keys)
+    got, want = await answers(fast, requests), await answers(plain, requests)
+    assert [r.comparable() for r in got] == [r.comparable() for r in want]
+    assert (got[0].status, got[0].header("x-request-id")) == (200, "upper")
+    assert (got[1].status, got[1].json()["field"]) == (400, "x-request-timeout")
     assert handovers(await scrape(port_of(fast))) == {"method": 1}

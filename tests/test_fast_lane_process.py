@@ -127,3 +127,26 @@ async def test_a_fast_request_past_the_drain_timeout_is_cut_off(start_raw: Start
         assert (line["status"], line["outcome"]) == (499, "client_closed")
     finally:
         await gateway.kill()
+
+
+async def test_during_the_pre_stop_delay_fast_answers_ask_clients_to_reconnect(
+    start_fake: StartFake, tmp_path: Path
+) -> None:
+    """Within the pre-stop delay after SIGTERM, the next fast request on a connection gets 200 and Connection: close."""
+    _, url = await start_fake("cohere")
+    gateway = await GatewayProcess.start(write_config(tmp_path / "config.yaml", config(url, pre_stop_delay=0.5)))
+    try:
+        port = await gateway.port()
+        async with await Conn.open(port) as conn:
+            await conn.send(post("/v1/rerank", SEED, headers=[("x-request-id", "before")]))
+            before = await conn.reply()
+            gateway.signal(signal.SIGTERM)
+            await gateway.wait_for(lambda line: line.get("msg") == "draining")
+            await conn.send(post("/v1/rerank", SEED, headers=[("x-request-id", "during")]))
+            during = await conn.reply()
+            assert await conn.at_eof()
+        assert (before.status, before.header("Connection")) == (200, None)
+        assert (during.status, during.header("Connection"), during.header("x-request-id")) == (200, "close", "during")
+        assert await gateway.exit_code() == 0
+    finally:
+        await gateway.kill()
