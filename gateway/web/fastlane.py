@@ -148,7 +148,7 @@ def _framed(method: str, path: str, headers: dict[str, str], *, minor: int) -> H
     if method == "GET" and length != "0":
         return "framing"
     if minor == 1 and "host" not in headers:
-        return "header"  # aiohttp refuses an HTTP/1.1 request without Host (400)
+        return "header"  # HTTP/1.1 requires Host (RFC 9112, section 3.2): aiohttp answers 400
     tokens: set[str] = set()
     connection = headers.get("connection")
     if connection is not None:
@@ -274,7 +274,12 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.writable = True
-        if self.task is None and self.transport is not None and not self.transport.is_closing():
+        self.last_seen = self.loop.time()  # the client has read its answers: the keep-alive wait starts again
+        transport = self.transport
+        if self.task is None and transport is not None and not transport.is_closing():
+            if not self.reading:  # paused while answers waited: the next request's body may not all be here yet
+                self.reading = True
+                transport.resume_reading()
             self._advance()
 
     # the edge's lane: how answers are made and written
@@ -335,9 +340,8 @@ class _Connection(asyncio.Protocol):
         self.task = self.loop.create_task(self._serve(head))
 
     async def _serve(self, head: Head) -> None:
-        dialect = head.dialect
-        info = AccessInfo(request_id(head.headers), dialect=dialect.name if dialect is not None else "-")
-        call = Call(self.lane.app, head.method, head.path, head.headers, info, route=dialect)
+        info = AccessInfo(request_id(head.headers))  # the dialect once past auth: see `_rerank`
+        call = Call(self.lane.app, head.method, head.path, head.headers, info, route=head.dialect)
         self.close_after = self.close_after or head.close
         try:
             await serve(call, self._rerank if head.handler is None else head.handler, self)
@@ -359,6 +363,7 @@ class _Connection(asyncio.Protocol):
         assert self.runtime is not None
         assert self.raw is not None
         raw, self.raw = self.raw, None
+        call.info.dialect = self.head.dialect.name  # once past auth, as `rerank_handler`: a 401 counts as dialect "-"
         return rerank(call, self.head.dialect, self.runtime, raw, None)
 
     def _next(self) -> None:
@@ -397,9 +402,13 @@ class _Connection(asyncio.Protocol):
         handler.data_received(data)
 
     def _check_idle(self) -> None:
-        """Close the connection when nothing is being served and nothing has arrived for the keep-alive timeout."""
+        """Close the connection when it has no request on it and nothing has arrived for the keep-alive timeout.
+
+        A request is on it while its body arrives, while it is served, and while answers wait for the
+        client to read them (writing paused): as in aiohttp, none of these is idle.
+        """
         due = self.last_seen + self.lane.keepalive_timeout
-        if self.task is None and self.loop.time() >= due:
+        if self.task is None and self.head is None and self.writable and self.loop.time() >= due:
             self.close()
             return
         self.timer = self.loop.call_at(
