@@ -78,6 +78,20 @@ class RateLimited(GatewayError):
     code = "rate_limited"
 
 
+class BodyTimeout(BadRequest):
+    """Raised when a request's body has not all arrived within the longest deadline a request may have.
+
+    Its room under `limits.max_bytes_in_flight` was held for it meanwhile: without this bound a few
+    clients that send a head and then stall would hold that room, and every later request would wait.
+    """
+
+    status = 408
+    code = "request_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"$: the request body did not all arrive within {seconds:g} s", field="$")
+
+
 class Overloaded(GatewayError):
     """Raised when a request waited for room under `limits.max_bytes_in_flight` until its deadline."""
 

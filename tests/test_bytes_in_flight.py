@@ -1,4 +1,4 @@
-"""`limits.max_bytes_in_flight`: past it, requests wait their turn before their body is read, within their deadline."""
+"""`limits.max_bytes_in_flight`: past it, requests wait their turn once their body is here, within their deadline."""
 
 from __future__ import annotations
 
@@ -159,8 +159,10 @@ async def test_a_request_let_in_after_its_deadline_uses_no_quota(
     assert (await client.post("/v1/rerank", json=SEED, headers=auth)).status == 200  # the second of rpm 2
 
 
-async def test_a_chunked_body_is_counted_as_it_arrives(start_fake: StartFake, start_gateway: StartGateway) -> None:
-    """A body of unknown length takes room as it arrives, and waits for it like any other."""
+async def test_a_chunked_body_is_counted_once_it_has_arrived(
+    start_fake: StartFake, start_gateway: StartGateway
+) -> None:
+    """A body of unknown length takes room for what it turned out to be, and waits for it like any other."""
     fake, client = await gateway(start_fake, start_gateway, limit=SEED_BYTES + 10)
     post = {"data": chunked(orjson.dumps(SEED), 16), "headers": {"Content-Type": "application/json"}}
     first, second = await held_and_waiting(client, fake, **post)
@@ -172,7 +174,7 @@ async def test_a_chunked_body_is_counted_as_it_arrives(start_fake: StartFake, st
 async def test_a_compressed_body_is_counted_by_what_it_decodes_to(
     start_fake: StartFake, start_gateway: StartGateway
 ) -> None:
-    """A gzip body's Content-Length counts encoded bytes: the room it holds grows to its decoded size."""
+    """A gzip body's Content-Length counts encoded bytes: the room it holds is its decoded size."""
     big = {**SEED, "documents": ["apple banana fruit " * 50] * 60}
     raw = orjson.dumps(big)
     packed = gzip.compress(raw)

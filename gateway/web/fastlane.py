@@ -12,7 +12,7 @@ which reads a request head itself and serves the request when the head has a nar
 - a Content-Length within `limits.max_body_bytes` (a GET: none, or 0), and none of
   Transfer-Encoding, Content-Encoding, Expect or Upgrade; a Connection field of only `keep-alive`
   or `close`, and nothing sent after a request that closes the connection;
-- room under `limits.max_bytes_in_flight` for the body at once (nobody waiting).
+- room under `limits.max_bytes_in_flight` for the body at once (nobody waiting), once it is all here.
 
 Such a request goes through the same edge (`middlewares.serve`: request id, auth, errors, access
 log, metrics) and handler (`handlers.rerank`, or the GET route's) as one aiohttp reads. At the
@@ -47,7 +47,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
 from gateway.dialects import ClientDialect
-from gateway.errors import GatewayError, ProviderError
+from gateway.errors import BodyTimeout, GatewayError, ProviderError
 from gateway.providers.wire.parse import header_field
 from gateway.runtime import Runtime
 from gateway.web.call import AccessInfo, Answer, Call
@@ -238,6 +238,9 @@ class _Connection(asyncio.Protocol):
         self.writable = True
         self.last_seen = 0.0
         self.timer: asyncio.TimerHandle | None = None
+        #: While a body arrives: when it is late (see `_body_late`), and the seconds it was given.
+        self.late: asyncio.TimerHandle | None = None
+        self.overdue: float | None = None
 
     # asyncio's protocol callbacks
 
@@ -315,25 +318,31 @@ class _Connection(asyncio.Protocol):
                 self._hand_over(head_or_reason)
                 return
             head = head_or_reason
-            app = self.lane.app
-            runtime = app[LIVE].current  # this request stays on this config, even across a reload
             if head.length > self.lane.max_body:
                 self._hand_over("size")  # aiohttp refuses it with 413 before reading it
                 return
-            limit = runtime.config.limits.max_bytes_in_flight
-            if head.length and not app[BYTES_IN_FLIGHT].take_now(head.length, limit):
-                self._hand_over("room")  # aiohttp waits in line for room, reading nothing meanwhile
-                return
-            self.head, self.body_at, self.held, self.runtime = head, end + 4, head.length, runtime
+            # This request stays on this config, even across a reload.
+            self.head, self.body_at, self.runtime = head, end + 4, self.lane.app[LIVE].current
+        runtime = self.runtime
+        assert runtime is not None
         end = self.body_at + head.length
         if len(buffer) < end:
-            return  # the body is still arriving
+            if self.late is None:  # the body is still arriving: it has the longest deadline a request may have
+                seconds = runtime.router.longest_deadline(None)
+                self.late = self.loop.call_at(self.loop.time() + seconds, self._body_late, seconds)
+            return
+        self._on_time()
         if head.close and len(buffer) > end:
             # Bytes after a request that closes the connection: aiohttp refuses the request (400).
-            self._give_back()
-            self.head = self.runtime = None
             self._hand_over("framing")
             return
+        # Room for the body now that it is all here (a body arriving holds none: a stalled one blocks nobody).
+        if head.length and not self.lane.app[BYTES_IN_FLIGHT].take_now(
+            head.length, runtime.config.limits.max_bytes_in_flight
+        ):
+            self._hand_over("room")  # aiohttp reads the body it is given and waits in line for room
+            return
+        self.held = head.length
         with memoryview(buffer) as view:
             self.raw = bytes(view[self.body_at : end])
         del buffer[:end]
@@ -352,7 +361,7 @@ class _Connection(asyncio.Protocol):
             self.close_after = True
         finally:
             self._give_back()
-            self.head = self.runtime = self.raw = None
+            self.head = self.runtime = self.raw = self.overdue = None
             self.task = None
             self._next()
 
@@ -361,10 +370,33 @@ class _Connection(asyncio.Protocol):
         assert self.head is not None
         assert self.head.dialect is not None
         assert self.runtime is not None
+        call.info.dialect = self.head.dialect.name  # once past auth, as `rerank_handler`: a 401 counts as dialect "-"
+        if self.overdue is not None:
+            raise BodyTimeout(self.overdue)
         assert self.raw is not None
         raw, self.raw = self.raw, None
-        call.info.dialect = self.head.dialect.name  # once past auth, as `rerank_handler`: a 401 counts as dialect "-"
         return rerank(call, self.head.dialect, self.runtime, raw, None)
+
+    def _body_late(self, seconds: float) -> None:
+        """The body has not all arrived in time: answer 408 and close, so its room is not held for ever.
+
+        Without this, a few clients that send a head and stall would hold all of
+        `limits.max_bytes_in_flight`, and every later request would wait for room.
+        """
+        self.late = None
+        if self.head is None or self.task is not None or self.transport is None:
+            return
+        self.overdue, self.close_after = seconds, True
+        self.buffer.clear()
+        if self.reading:
+            self.reading = False
+            self.transport.pause_reading()
+        self.task = self.loop.create_task(self._serve(self.head))
+
+    def _on_time(self) -> None:
+        if self.late is not None:
+            self.late.cancel()
+            self.late = None
 
     def _next(self) -> None:
         """After an answer: close if asked to, else go on to the next request already read, if any."""
@@ -387,11 +419,12 @@ class _Connection(asyncio.Protocol):
             self.held = 0
 
     def _hand_over(self, reason: str) -> None:
-        """Give the connection and every byte read on it to aiohttp, for good."""
+        """Give the connection and every byte read on it, from the request at hand on, to aiohttp for good."""
         transport = self.transport
         assert transport is not None
         assert self.task is None
         assert not self.held
+        self.head = self.runtime = None
         handler = self.lane.handed_over(reason)
         self._forget()
         transport.set_protocol(handler)
@@ -426,6 +459,7 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
     def _forget(self) -> None:
+        self._on_time()
         self.lane.fast.discard(self)
         if self.timer is not None:
             self.timer.cancel()

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from gateway.config import Config, LimitsConfig
 from gateway.dialects import WIRE_PATHS, ClientDialect, pick
-from gateway.errors import BadRequest, Overloaded, PayloadTooLarge
+from gateway.errors import BadRequest, BodyTimeout, Overloaded, PayloadTooLarge
 from gateway.metrics import CONTENT_TYPE
 from gateway.model import RerankRequest
 from gateway.runtime import Runtime
@@ -94,7 +94,7 @@ def _with_model(rerank: RerankRequest, config: Config) -> RerankRequest:
 
 
 async def _wait_for_room(request: web.Request, rt: Runtime, room: BytesInFlight, size: int) -> float:
-    """Wait for room for `size` body bytes under `limits.max_bytes_in_flight` (`take_now` found none).
+    """Wait for room for `size` body bytes under `limits.max_bytes_in_flight` (`take_now` found none), and take it.
 
     Returns when the wait began (on the router's clock), so the request's deadline counts the
     wait. The wait is bounded by the longest deadline the request can have; a request still
@@ -127,11 +127,11 @@ def _decode(raw: bytes) -> object:
 async def _read_body(request: web.Request, rt: Runtime, room: BytesInFlight) -> tuple[bytes, int, float | None]:
     """The body, capped at `client_max_size`, in a buffer only the caller holds, with room for all of it.
 
-    Room is held for what the body is known to be: its Content-Length before any of it is read,
-    then what has arrived where that is more (chunked, or compressed: aiohttp decodes gzip and
-    deflate, and the Content-Length counted the encoded bytes). When there is not enough, the
-    request gives back what it held and waits in line for all of it, so no request waits while
-    holding room. Returns the body, the room held for it, and when the first wait began, if any.
+    The whole body is read first (decoded: aiohttp decodes gzip and deflate), then room is taken
+    for it under `limits.max_bytes_in_flight`, waiting in line when there is none. Room is for
+    bodies being served: a body still arriving holds none, so a client that sends a head and
+    stalls blocks nobody. A body not all here within the longest deadline a request may have is a
+    408. Returns the body, the room held for it, and when the wait for room began, if there was one.
     Not `request.read()`: that keeps a bytes copy on the request until the response is sent.
     """
     cap = request.client_max_size
@@ -142,33 +142,23 @@ async def _read_body(request: web.Request, rt: Runtime, room: BytesInFlight) -> 
         # Buffer a declared body as it arrives, as `read()` does: pausing the socket every 128 KiB
         # (the default) costs more system time in socket calls than the whole parse of the body.
         request.content.set_read_chunk_size(declared)
-    limit = rt.config.limits.max_bytes_in_flight
     chunks: list[bytes] = []
     size = 0
-    held = 0
-    since = None
+    deadline = rt.router.longest_deadline(None)
     try:
-        want = declared or 0
-        while True:
-            if want > held:
-                if not room.take_now(want - held, limit):
-                    room.give(held)
-                    held = 0
-                    began = await _wait_for_room(request, rt, room, want)
-                    since = began if since is None else since
-                held = want
-            chunk = await request.content.readany()
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > cap:
-                raise PayloadTooLarge("request body is too large", field="$")
-            chunks.append(chunk)
-            want = max(want, size)
-    except BaseException:
-        room.give(held)
-        raise
-    return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), held, since  # usually one chunk: no copy
+        async with asyncio.timeout(deadline):
+            while chunk := await request.content.readany():
+                size += len(chunk)
+                if size > cap:
+                    raise PayloadTooLarge("request body is too large", field="$")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise BodyTimeout(deadline) from None
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)  # usually one chunk: no copy
+    del chunks
+    if room.take_now(size, rt.config.limits.max_bytes_in_flight):
+        return body, size, None
+    return body, size, await _wait_for_room(request, rt, room, size)
 
 
 def _client_timeout(headers: Mapping[str, str]) -> float | None:

@@ -64,6 +64,7 @@ _ERRORS = {
     "400": "The request is malformed; `field` names the culprit.",
     "401": "A gateway key is required (when the config has `auth`).",
     "404": "No such model.",
+    "408": "The body did not all arrive within the longest deadline a request may have.",
     "413": "Too many documents, or the body is too large.",
     "429": "The gateway key is over its quota.",
     "502": "Every provider failed; `attempts` lists each try.",
