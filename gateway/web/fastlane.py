@@ -236,6 +236,7 @@ class _Connection(asyncio.Protocol):
         self.close_after = False
         self.reading = True
         self.writable = True
+        #: When the connection last had no request on it (opened, or an answer sent): the keep-alive wait's start.
         self.last_seen = 0.0
         self.timer: asyncio.TimerHandle | None = None
         #: While a body arrives: when it is late (see `_body_late`), and the seconds it was given.
@@ -252,7 +253,8 @@ class _Connection(asyncio.Protocol):
         self.timer = self.loop.call_at(self.last_seen + self.lane.keepalive_timeout, self._check_idle)
 
     def data_received(self, data: bytes) -> None:
-        self.last_seen = self.loop.time()
+        # Not `last_seen`: as in aiohttp, bytes of a head that never ends are no request, and a
+        # client sending one a byte at a time must not keep its connection for ever.
         self.buffer += data
         if self.task is None and self.writable:
             self._advance()
@@ -435,10 +437,11 @@ class _Connection(asyncio.Protocol):
         handler.data_received(data)
 
     def _check_idle(self) -> None:
-        """Close the connection when it has no request on it and nothing has arrived for the keep-alive timeout.
+        """Close the connection when it has had no request on it for the keep-alive timeout.
 
         A request is on it while its body arrives, while it is served, and while answers wait for the
-        client to read them (writing paused): as in aiohttp, none of these is idle.
+        client to read them (writing paused): as in aiohttp, none of these is idle. Part of a head is
+        not a request: the wait counts from the connection's start or its last answer, as in aiohttp.
         """
         due = self.last_seen + self.lane.keepalive_timeout
         if self.task is None and self.head is None and self.writable and self.loop.time() >= due:
