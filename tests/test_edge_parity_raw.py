@@ -99,6 +99,11 @@ CASES: dict[str, bytes] = {
     "GET with a body": b"GET /healthz HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\n\r\n{}",
     "HEAD healthz": b"HEAD /healthz HTTP/1.1\r\nHost: gw\r\n\r\n",
     "POST to a GET route": post(path="/healthz"),
+    "128 header fields": post(fields="".join(f"x-{i}: v\r\n" for i in range(126))),
+    "129 header fields": post(fields="".join(f"x-{i}: v\r\n" for i in range(127))),
+    "Sec-WebSocket-Key1": post(fields="Sec-WebSocket-Key1: 1\r\n"),
+    "Proxy-Connection close, then more": post(fields="Proxy-Connection: close\r\n") + post(JINA),
+    "Proxy-Connection keep-alive, HTTP/1.0": post(fields="Proxy-Connection: keep-alive\r\n", version="1.0"),
     "pipelined GET, POST, GET": b"GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n"
     + post()
     + b"GET /readyz HTTP/1.1\r\nHost: gw\r\n\r\n",

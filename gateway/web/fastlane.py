@@ -7,8 +7,8 @@ which reads a request head itself and serves the request when the head has a nar
 
 - `POST <a rerank route>` or `GET <a GET route>` (health, readiness, models, metrics, OpenAPI,
   admin), HTTP/1.1 or 1.0, the path plain (no query, no percent-escapes);
-- header fields that are each a token, a colon and a value of printable ASCII, none repeated,
-  Host among them for HTTP/1.1;
+- at most 128 header fields, each a token, a colon and a value of printable ASCII, none repeated,
+  Host among them for HTTP/1.1, none of them Proxy-Connection or Sec-WebSocket-Key1;
 - a Content-Length within `limits.max_body_bytes` (a GET: none, or 0), and none of
   Transfer-Encoding, Content-Encoding, Expect or Upgrade; a Connection field of only `keep-alive`
   or `close`, and nothing sent after a request that closes the connection;
@@ -60,6 +60,8 @@ log = logging.getLogger("gateway.errors")
 
 #: A head longer than this goes to aiohttp, which applies its own limits (8190 bytes a line).
 MAX_HEAD = 8190
+#: More header fields than this go to aiohttp, which answers 400 (its `max_headers`).
+MAX_HEADERS = 128
 #: Bytes of later (pipelined) requests read ahead while one is served, before reading pauses.
 READ_AHEAD = 64 * 1024
 
@@ -69,6 +71,8 @@ _ODD_BYTES = re.compile(rb"[^\t\r\n\x20-\x7e]")
 #: Fields that change how the body is framed or read: aiohttp's job.
 _FRAMING = frozenset({"transfer-encoding", "content-encoding", "expect", "upgrade"})
 _CONNECTION = frozenset({"keep-alive", "close"})
+#: Fields aiohttp reads its own way: llhttp takes Proxy-Connection for Connection; Sec-WebSocket-Key1 is its 400.
+_READ_OTHERWISE = frozenset({"proxy-connection", "sec-websocket-key1"})
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
@@ -122,6 +126,8 @@ def read_head(head: bytes, routes: Routes) -> Head | str:
 def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
     """The header fields by lower-case name, or "header" when any is odd or repeated."""
     breaks = len(lines) - 1
+    if breaks > MAX_HEADERS:
+        return "header"
     if _ODD_BYTES.search(head) is not None or head.count(b"\n") != breaks or head.count(b"\r") != breaks:
         return "header"
     headers: dict[str, str] = {}
@@ -133,7 +139,7 @@ def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
         if name in headers:
             return "header"
         headers[name] = value
-    return headers
+    return "header" if not _READ_OTHERWISE.isdisjoint(headers) else headers
 
 
 def _framed(method: str, path: str, headers: dict[str, str], *, minor: int) -> Head | str:
