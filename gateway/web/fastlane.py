@@ -329,7 +329,8 @@ class _Connection(asyncio.Protocol):
             if head.length > self.lane.max_body:
                 self._hand_over("size")  # aiohttp refuses it with 413 before reading it
                 return
-            # This request stays on this config, even across a reload.
+            # The config for reading this request (the body's deadline, room); `_rerank` serves it on the
+            # one current once it is counted in (`serve`), as a reload may close this one meanwhile.
             self.head, self.body_at, self.runtime = head, end + 4, self.lane.app[LIVE].current
         runtime = self.runtime
         assert runtime is not None
@@ -377,13 +378,13 @@ class _Connection(asyncio.Protocol):
         """The handler for `serve`: the body goes to `rerank` with no other reference kept, to be freed once decoded."""
         assert self.head is not None
         assert self.head.dialect is not None
-        assert self.runtime is not None
         call.info.dialect = self.head.dialect.name  # once past auth, as `rerank_handler`: a 401 counts as dialect "-"
         if self.overdue is not None:
             raise BodyTimeout(self.overdue)
         assert self.raw is not None
         raw, self.raw = self.raw, None
-        return rerank(call, self.head.dialect, self.runtime, raw, None)
+        # Read after `serve` counted the request in: it stays on this config, even across a reload.
+        return rerank(call, self.head.dialect, self.lane.app[LIVE].current, raw, None)
 
     def _body_late(self, seconds: float) -> None:
         """The body has not all arrived in time: answer 408 and close, so its room is not held for ever.
