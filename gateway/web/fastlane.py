@@ -16,10 +16,10 @@ which reads a request head itself and serves the request when the head has a nar
 
 Such a request goes through the same edge (`middlewares.serve`: request id, auth, errors, access
 log, metrics) and handler (`handlers.rerank`, or the GET route's) as one aiohttp reads. At the
-first request that is anything else, the connection and every byte read on it so far are handed
-to aiohttp, which serves it from there on exactly as if it had read it from the start (its own
-errors for bad HTTP, chunked and compressed bodies, 100-continue, waiting in line for room, HEAD,
-404 and 405). Handovers are counted by reason in `rerank_gateway_fast_lane_handovers_total`.
+first request that is anything else, the connection and every byte read on it from that request
+on are handed to aiohttp, which serves it from there on exactly as if it had read it from the
+start (its own errors for bad HTTP, chunked and compressed bodies, 100-continue, waiting in line
+for room, HEAD, 404 and 405). Handovers are counted by reason in `rerank_gateway_fast_lane_handovers_total`.
 GETs are served here so that a health check or a models list on a kept-alive connection does not
 send the rerank calls after it to aiohttp for good.
 
@@ -232,7 +232,8 @@ class _Connection(asyncio.Protocol):
         self.loop = lane.loop
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        #: The head whose body is arriving or being served, where its body starts, and the room held for it.
+        #: The head whose body is arriving or being served, where its body starts, and the room held for it
+        #: (none until the body is all here).
         self.head: Head | None = None
         self.body_at = 0
         self.held = 0
@@ -387,10 +388,11 @@ class _Connection(asyncio.Protocol):
         return rerank(call, self.head.dialect, self.lane.app[LIVE].current, raw, None)
 
     def _body_late(self, seconds: float) -> None:
-        """The body has not all arrived in time: answer 408 and close, so its room is not held for ever.
+        """The body has not all arrived in time: answer 408 and close.
 
-        Without this, a few clients that send a head and stall would hold all of
-        `limits.max_bytes_in_flight`, and every later request would wait for room.
+        A body still arriving holds no room, but without this a client that sends a head and stalls
+        would keep its connection, and what it sent, for ever (the keep-alive timeout spares a
+        connection with a request on it).
         """
         self.late = None
         if self.head is None or self.task is not None or self.transport is None:
