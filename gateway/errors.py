@@ -81,8 +81,9 @@ class RateLimited(GatewayError):
 class BodyTimeout(BadRequest):
     """Raised when a request's body has not all arrived within the longest deadline a request may have.
 
-    Its room under `limits.max_bytes_in_flight` was held for it meanwhile: without this bound a few
-    clients that send a head and then stall would hold that room, and every later request would wait.
+    A body still arriving holds no room under `limits.max_bytes_in_flight`, but it holds its
+    connection and what has arrived of it: without this bound, a client that sends a head and stalls
+    would hold them for ever.
     """
 
     status = 408

@@ -60,6 +60,24 @@ async def test_a_stalled_body_gets_408_naming_the_body(start_gateway: StartGatew
 
 
 @pytest.mark.parametrize("fast_lane", [True, False], ids=["fast lane", "aiohttp"])
+async def test_a_408_ends_the_connection(start_gateway: StartGateway, fast_lane: bool) -> None:
+    """The 408 says `Connection: close`, and the connection ends even if the rest of that body then comes."""
+    client = await start_gateway(CONFIG, fast_lane=fast_lane)
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(head(len(BODY)) + BODY[:10])
+    await writer.drain()
+    status, fields, _ = await answer_head(reader)
+    try:
+        writer.write(BODY[10:] + head(len(BODY)) + BODY)  # the late rest, and a request that must not be served
+        await writer.drain()
+        rest = await asyncio.wait_for(reader.read(), timeout=10)
+    except ConnectionError:  # closed already: the write was reset
+        rest = b""
+    writer.close()
+    assert (status, fields.get("connection"), rest) == (408, "close", b"")
+
+
+@pytest.mark.parametrize("fast_lane", [True, False], ids=["fast lane", "aiohttp"])
 async def test_stalled_heads_declaring_all_the_room_block_nobody(start_gateway: StartGateway, fast_lane: bool) -> None:
     """Heads that declare more than all the room and stall hold none: a whole request meanwhile is served at once."""
     client = await start_gateway(CONFIG, fast_lane=fast_lane)

@@ -99,6 +99,11 @@ CASES: dict[str, bytes] = {
     "GET with a body": b"GET /healthz HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\n\r\n{}",
     "HEAD healthz": b"HEAD /healthz HTTP/1.1\r\nHost: gw\r\n\r\n",
     "POST to a GET route": post(path="/healthz"),
+    "128 header fields": post(fields="".join(f"x-{i}: v\r\n" for i in range(126))),
+    "129 header fields": post(fields="".join(f"x-{i}: v\r\n" for i in range(127))),
+    "Sec-WebSocket-Key1": post(fields="Sec-WebSocket-Key1: 1\r\n"),
+    "Proxy-Connection close, then more": post(fields="Proxy-Connection: close\r\n") + post(JINA),
+    "Proxy-Connection keep-alive, HTTP/1.0": post(fields="Proxy-Connection: keep-alive\r\n", version="1.0"),
     "pipelined GET, POST, GET": b"GET /v1/models HTTP/1.1\r\nHost: gw\r\n\r\n"
     + post()
     + b"GET /readyz HTTP/1.1\r\nHost: gw\r\n\r\n",
@@ -166,6 +171,19 @@ async def test_a_request_shorter_than_its_bytes_is_answered_before_the_stray_byt
     assert b'"field":"$"' in rest
     assert b"HTTP/1.0 400 Bad Request" in rest
     assert b"Invalid method encountered" in rest
+
+
+async def test_a_malformed_request_behind_good_ones_is_answered_after_them(start_gateway: StartGateway) -> None:
+    """Good requests then a malformed one in one write: each good one is answered, then aiohttp's 400.
+
+    aiohttp alone answers only the 400 (its parser fails on the write before any request in it is handled).
+    """
+    fast = await start_gateway(CONFIG, fast_lane=True)
+    assert fast.port is not None
+    answer = await exchange(fast.port, post() + post(JINA) + b"POST /v1/rerank HTTP/1.1\r\nHost: gw\r\nX-A : b\r\n\r\n")
+    statuses = re.findall(rb"HTTP/1\.[01] (\d{3}) ", answer)
+    assert statuses == [b"200", b"200", b"400"]
+    assert b"Invalid header token" in answer
 
 
 async def test_a_head_with_bare_line_feeds_is_answered_without_more_bytes(start_gateway: StartGateway) -> None:

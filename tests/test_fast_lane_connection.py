@@ -113,6 +113,27 @@ async def test_a_partial_head_idle_past_the_timeout_is_closed(start_gateway: Sta
 
 
 @pytest.mark.parametrize("fast_lane", [True, False])
+async def test_a_head_sent_a_byte_at_a_time_is_closed_after_the_timeout(
+    start_gateway: StartGateway, fast_lane: bool
+) -> None:
+    """A head that keeps arriving a byte at a time but never ends is no request: it is closed, as aiohttp closes it."""
+    client = await start_gateway(LOCAL, fast_lane=fast_lane, keepalive_timeout=KEEPALIVE)
+    endless = b"POST /v1/rerank HTTP/1.1\r\nHost: gw\r\nx-pad: " + b"a" * 160  # never reaches its blank line
+    async with await Conn.open(port_of(client)) as conn:
+        for byte in endless:  # a byte every quarter of the timeout, for 40 timeouts
+            try:
+                await conn.send(bytes([byte]))
+                assert await asyncio.wait_for(conn.reader.read(1), KEEPALIVE / 4) == b""
+                break  # closed by the server
+            except TimeoutError:
+                continue
+            except ConnectionError:
+                break  # closed by the server, and reset by this write
+        else:
+            raise AssertionError("a head that never ends kept its connection open")
+
+
+@pytest.mark.parametrize("fast_lane", [True, False])
 async def test_a_client_slow_to_read_its_answers_is_not_idle(
     start_gateway: StartGateway, start_fake: StartFake, fast_lane: bool
 ) -> None:

@@ -1,8 +1,8 @@
 """Room under `limits.max_bytes_in_flight` taken in the fast lane is always given back, however a request ends.
 
-The fast lane takes room for a body as soon as its head is read, before the body arrives; every way
-a request can end (answered, client gone mid-body, client gone while the upstream works) must give
-it back, or the gateway slowly stops taking requests. The gauge is read from /metrics until it
+The fast lane takes room for a body once it is all here, before serving it; every way a request
+can end (answered, client gone mid-body, client gone while the upstream works) must give it back,
+or the gateway slowly stops taking requests. The gauge is read from /metrics until it
 settles; nothing here waits a fixed time.
 """
 

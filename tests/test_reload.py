@@ -18,6 +18,7 @@ from gateway.web.keys import LIVE, METRICS
 from tests.conftest import SEED, StartFake, StartGateway, model
 from tests.fakes.upstream import ok, status
 from tests.gateway_process import configmap, until, write_config
+from tests.raw_http import Conn, port_of, post
 
 
 def single(name: str, dialect: str, url: str) -> dict[str, Any]:
@@ -46,6 +47,31 @@ async def test_in_flight_request_finishes_on_the_config_it_started_with(
     answer = await first
     assert (answer.status, answer.headers["x-rerank-provider"]) == (200, "old")
     await reloader.aclose()
+
+
+async def test_a_fast_lane_body_that_ends_after_a_reload_is_served_on_a_live_config(
+    start_fake: StartFake, start_gateway: StartGateway, tmp_path: Path
+) -> None:
+    """A body still arriving when a reload retires the old config is served by the new one, not by a closed one.
+
+    A request counts against a generation only once its body is all here (`serve`), so it must not
+    use the runtime of the head's time: that one may be closed by then.
+    """
+    old, old_url = await start_fake("cohere")
+    _, new_url = await start_fake("jina")
+    client = await start_gateway(single("old", "cohere", old_url))
+    reloader = reloader_for(client, write_config(tmp_path / "config.yaml", single("new", "jina", new_url)))
+    data = post("/v1/rerank", SEED, headers=[("x-request-id", "late")])
+    async with await Conn.open(port_of(client)) as conn, await Conn.open(port_of(client)) as other:
+        await conn.send(data[:-5])  # the head and most of the body
+        await other.send(post("/v1/rerank", SEED))  # answered once the loop has read what came before it
+        assert (await other.reply()).status == 200
+        assert await reloader.reload("test")
+        await reloader.aclose()  # the old config is retired: nothing counted against it is in flight
+        await conn.send(data[-5:])
+        reply = await conn.reply()
+    assert (reply.status, reply.header("x-request-id"), reply.header("x-rerank-provider")) == (200, "late", "new")
+    assert old.calls == 1
 
 
 async def test_invalid_config_is_rejected_and_the_old_one_kept(

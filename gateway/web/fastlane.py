@@ -7,8 +7,8 @@ which reads a request head itself and serves the request when the head has a nar
 
 - `POST <a rerank route>` or `GET <a GET route>` (health, readiness, models, metrics, OpenAPI,
   admin), HTTP/1.1 or 1.0, the path plain (no query, no percent-escapes);
-- header fields that are each a token, a colon and a value of printable ASCII, none repeated,
-  Host among them for HTTP/1.1;
+- at most 128 header fields, each a token, a colon and a value of printable ASCII, none repeated,
+  Host among them for HTTP/1.1, none of them Proxy-Connection or Sec-WebSocket-Key1;
 - a Content-Length within `limits.max_body_bytes` (a GET: none, or 0), and none of
   Transfer-Encoding, Content-Encoding, Expect or Upgrade; a Connection field of only `keep-alive`
   or `close`, and nothing sent after a request that closes the connection;
@@ -16,10 +16,10 @@ which reads a request head itself and serves the request when the head has a nar
 
 Such a request goes through the same edge (`middlewares.serve`: request id, auth, errors, access
 log, metrics) and handler (`handlers.rerank`, or the GET route's) as one aiohttp reads. At the
-first request that is anything else, the connection and every byte read on it so far are handed
-to aiohttp, which serves it from there on exactly as if it had read it from the start (its own
-errors for bad HTTP, chunked and compressed bodies, 100-continue, waiting in line for room, HEAD,
-404 and 405). Handovers are counted by reason in `rerank_gateway_fast_lane_handovers_total`.
+first request that is anything else, the connection and every byte read on it from that request
+on are handed to aiohttp, which serves it from there on exactly as if it had read it from the
+start (its own errors for bad HTTP, chunked and compressed bodies, 100-continue, waiting in line
+for room, HEAD, 404 and 405). Handovers are counted by reason in `rerank_gateway_fast_lane_handovers_total`.
 GETs are served here so that a health check or a models list on a kept-alive connection does not
 send the rerank calls after it to aiohttp for good.
 
@@ -60,6 +60,8 @@ log = logging.getLogger("gateway.errors")
 
 #: A head longer than this goes to aiohttp, which applies its own limits (8190 bytes a line).
 MAX_HEAD = 8190
+#: More header fields than this go to aiohttp, which answers 400 (its `max_headers`).
+MAX_HEADERS = 128
 #: Bytes of later (pipelined) requests read ahead while one is served, before reading pauses.
 READ_AHEAD = 64 * 1024
 
@@ -69,6 +71,8 @@ _ODD_BYTES = re.compile(rb"[^\t\r\n\x20-\x7e]")
 #: Fields that change how the body is framed or read: aiohttp's job.
 _FRAMING = frozenset({"transfer-encoding", "content-encoding", "expect", "upgrade"})
 _CONNECTION = frozenset({"keep-alive", "close"})
+#: Fields aiohttp reads its own way: llhttp takes Proxy-Connection for Connection; Sec-WebSocket-Key1 is its 400.
+_READ_OTHERWISE = frozenset({"proxy-connection", "sec-websocket-key1"})
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
@@ -122,6 +126,8 @@ def read_head(head: bytes, routes: Routes) -> Head | str:
 def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
     """The header fields by lower-case name, or "header" when any is odd or repeated."""
     breaks = len(lines) - 1
+    if breaks > MAX_HEADERS:
+        return "header"
     if _ODD_BYTES.search(head) is not None or head.count(b"\n") != breaks or head.count(b"\r") != breaks:
         return "header"
     headers: dict[str, str] = {}
@@ -133,7 +139,7 @@ def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
         if name in headers:
             return "header"
         headers[name] = value
-    return headers
+    return "header" if not _READ_OTHERWISE.isdisjoint(headers) else headers
 
 
 def _framed(method: str, path: str, headers: dict[str, str], *, minor: int) -> Head | str:
@@ -226,7 +232,8 @@ class _Connection(asyncio.Protocol):
         self.loop = lane.loop
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        #: The head whose body is arriving or being served, where its body starts, and the room held for it.
+        #: The head whose body is arriving or being served, where its body starts, and the room held for it
+        #: (none until the body is all here).
         self.head: Head | None = None
         self.body_at = 0
         self.held = 0
@@ -236,6 +243,7 @@ class _Connection(asyncio.Protocol):
         self.close_after = False
         self.reading = True
         self.writable = True
+        #: When the connection last had no request on it (opened, or an answer sent): the keep-alive wait's start.
         self.last_seen = 0.0
         self.timer: asyncio.TimerHandle | None = None
         #: While a body arrives: when it is late (see `_body_late`), and the seconds it was given.
@@ -252,7 +260,8 @@ class _Connection(asyncio.Protocol):
         self.timer = self.loop.call_at(self.last_seen + self.lane.keepalive_timeout, self._check_idle)
 
     def data_received(self, data: bytes) -> None:
-        self.last_seen = self.loop.time()
+        # Not `last_seen`: as in aiohttp, bytes of a head that never ends are no request, and a
+        # client sending one a byte at a time must not keep its connection for ever.
         self.buffer += data
         if self.task is None and self.writable:
             self._advance()
@@ -321,7 +330,8 @@ class _Connection(asyncio.Protocol):
             if head.length > self.lane.max_body:
                 self._hand_over("size")  # aiohttp refuses it with 413 before reading it
                 return
-            # This request stays on this config, even across a reload.
+            # The config for reading this request (the body's deadline, room); `_rerank` serves it on the
+            # one current once it is counted in (`serve`), as a reload may close this one meanwhile.
             self.head, self.body_at, self.runtime = head, end + 4, self.lane.app[LIVE].current
         runtime = self.runtime
         assert runtime is not None
@@ -369,19 +379,20 @@ class _Connection(asyncio.Protocol):
         """The handler for `serve`: the body goes to `rerank` with no other reference kept, to be freed once decoded."""
         assert self.head is not None
         assert self.head.dialect is not None
-        assert self.runtime is not None
         call.info.dialect = self.head.dialect.name  # once past auth, as `rerank_handler`: a 401 counts as dialect "-"
         if self.overdue is not None:
             raise BodyTimeout(self.overdue)
         assert self.raw is not None
         raw, self.raw = self.raw, None
-        return rerank(call, self.head.dialect, self.runtime, raw, None)
+        # Read after `serve` counted the request in: it stays on this config, even across a reload.
+        return rerank(call, self.head.dialect, self.lane.app[LIVE].current, raw, None)
 
     def _body_late(self, seconds: float) -> None:
-        """The body has not all arrived in time: answer 408 and close, so its room is not held for ever.
+        """The body has not all arrived in time: answer 408 and close.
 
-        Without this, a few clients that send a head and stall would hold all of
-        `limits.max_bytes_in_flight`, and every later request would wait for room.
+        A body still arriving holds no room, but without this a client that sends a head and stalls
+        would keep its connection, and what it sent, for ever (the keep-alive timeout spares a
+        connection with a request on it).
         """
         self.late = None
         if self.head is None or self.task is not None or self.transport is None:
@@ -435,10 +446,11 @@ class _Connection(asyncio.Protocol):
         handler.data_received(data)
 
     def _check_idle(self) -> None:
-        """Close the connection when it has no request on it and nothing has arrived for the keep-alive timeout.
+        """Close the connection when it has had no request on it for the keep-alive timeout.
 
         A request is on it while its body arrives, while it is served, and while answers wait for the
-        client to read them (writing paused): as in aiohttp, none of these is idle.
+        client to read them (writing paused): as in aiohttp, none of these is idle. Part of a head is
+        not a request: the wait counts from the connection's start or its last answer, as in aiohttp.
         """
         due = self.last_seen + self.lane.keepalive_timeout
         if self.task is None and self.head is None and self.writable and self.loop.time() >= due:

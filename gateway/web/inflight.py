@@ -4,9 +4,9 @@ A request holds about three times its body in memory while it is served (the doc
 it, the body built for the provider, the provider's answer), and it holds it for as long as the
 provider takes. Without a bound, a burst of large requests grows the process without limit, and a
 container's memory limit ends it. With one, a request whose body would take the total past the
-bound waits, in arrival order, before its body is read (the unread body stays in the kernel's socket
-buffer), and proceeds as earlier requests finish. A body larger than the bound on its own proceeds
-when nothing else is in flight, so every body the size limit admits can be served.
+bound waits, in arrival order, once its body is all here (a body still arriving holds no room), and
+proceeds as earlier requests finish. A body larger than the bound on its own proceeds when nothing
+else is in flight, so every body the size limit admits can be served.
 """
 
 from __future__ import annotations

@@ -89,7 +89,8 @@ async def serve(call: Call, handle: Callable[[Call], Awaitable[R]], lane: Lane[R
     seconds = time.perf_counter() - start  # the time to answer, as before the answer is written
     try:
         # Draining: ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
-        await lane.send(call, answer, keep_alive=not live.draining)
+        # A 408 (errors.BodyTimeout): the rest of its body may still come, so the connection can carry no other request.
+        await lane.send(call, answer, keep_alive=not live.draining and lane.status(answer) != 408)
     finally:
         if counted:
             _done(call, live, lane.status(answer), seconds)
