@@ -155,10 +155,10 @@ async def test_bytes_past_a_body_are_the_next_request(start_gateway: StartGatewa
     assert handovers(await scrape(port_of(fast))) == {"method": 1}  # "junk" is no method
 
 
-async def test_no_room_hands_over_and_the_request_waits_its_turn(
+async def test_no_room_keeps_the_request_in_the_fast_lane_waiting_its_turn(
     start_gateway: StartGateway, start_raw: StartRaw
 ) -> None:
-    """With all of max_bytes_in_flight held, the next request goes to aiohttp ("room") and waits; then both succeed."""
+    """With all of max_bytes_in_flight held, the next request waits in the fast lane, not handed over; both succeed."""
     upstream = GatedUpstream()
     _, url = await start_raw(upstream.handle)
     client = await start_gateway(
@@ -189,7 +189,7 @@ async def test_no_room_hands_over_and_the_request_waits_its_turn(
     assert (two.status, two.header("x-request-id")) == (200, "second")
     assert orjson.loads(upstream.bodies[1])["query"] == "banana"
     samples = await scrape(port)
-    assert handovers(samples)["room"] == 1
+    assert handovers(samples) == {}
     assert value(samples, "rerank_gateway_requests_waited_for_room_total") == 1
     assert value(samples, ROOM) == 0
 

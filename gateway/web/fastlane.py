@@ -12,14 +12,14 @@ which reads a request head itself and serves the request when the head has a nar
 - a Content-Length within `limits.max_body_bytes` (a GET: none, or 0), and none of
   Transfer-Encoding, Content-Encoding, Expect or Upgrade; a Connection field of only `keep-alive`
   or `close`, and nothing sent after a request that closes the connection;
-- room under `limits.max_bytes_in_flight` for the body at once (nobody waiting), once it is all here.
 
 Such a request goes through the same edge (`middlewares.serve`: request id, auth, errors, access
 log, metrics) and handler (`handlers.rerank`, or the GET route's) as one aiohttp reads. At the
 first request that is anything else, the connection and every byte read on it from that request
 on are handed to aiohttp, which serves it from there on exactly as if it had read it from the
-start (its own errors for bad HTTP, chunked and compressed bodies, 100-continue, waiting in line
-for room, HEAD, 404 and 405). Handovers are counted by reason in `rerank_gateway_fast_lane_handovers_total`.
+start (its own errors for bad HTTP, chunked and compressed bodies, 100-continue, HEAD, 404 and
+405). Handovers are counted by reason in `rerank_gateway_fast_lane_handovers_total`. A request
+that finds no room under `limits.max_bytes_in_flight` waits in line here, as in aiohttp's lane.
 GETs are served here so that a health check or a models list on a kept-alive connection does not
 send the rerank calls after it to aiohttp for good.
 
@@ -42,7 +42,7 @@ from typing import Any, cast
 import attrs
 from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
-from aiohttp.tcp_helpers import tcp_nodelay
+from aiohttp.tcp_helpers import tcp_keepalive, tcp_nodelay
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
@@ -51,7 +51,7 @@ from gateway.errors import BodyTimeout, GatewayError, ProviderError
 from gateway.providers.wire.parse import header_field
 from gateway.runtime import Runtime
 from gateway.web.call import AccessInfo, Answer, Call
-from gateway.web.handlers import rerank
+from gateway.web.handlers import rerank, wait_for_room
 from gateway.web.keys import BYTES_IN_FLIGHT, LIVE, METRICS, ROUTE_DIALECTS
 from gateway.web.middlewares import render_error, request_id, serve
 from gateway.web.routes import GET_ROUTES
@@ -255,6 +255,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
         tcp_nodelay(self.transport, True)
+        tcp_keepalive(self.transport)  # as aiohttp's server: dead peers are found by the kernel too
         self.lane.fast.add(self)
         self.last_seen = self.loop.time()
         self.timer = self.loop.call_at(self.last_seen + self.lane.keepalive_timeout, self._check_idle)
@@ -330,7 +331,7 @@ class _Connection(asyncio.Protocol):
             if head.length > self.lane.max_body:
                 self._hand_over("size")  # aiohttp refuses it with 413 before reading it
                 return
-            # The config for reading this request (the body's deadline, room); `_rerank` serves it on the
+            # The config for reading this request (the body's deadline); `_rerank` serves it on the
             # one current once it is counted in (`serve`), as a reload may close this one meanwhile.
             self.head, self.body_at, self.runtime = head, end + 4, self.lane.app[LIVE].current
         runtime = self.runtime
@@ -346,13 +347,6 @@ class _Connection(asyncio.Protocol):
             # Bytes after a request that closes the connection: aiohttp refuses the request (400).
             self._hand_over("framing")
             return
-        # Room for the body now that it is all here (a body arriving holds none: a stalled one blocks nobody).
-        if head.length and not self.lane.app[BYTES_IN_FLIGHT].take_now(
-            head.length, runtime.config.limits.max_bytes_in_flight
-        ):
-            self._hand_over("room")  # aiohttp reads the body it is given and waits in line for room
-            return
-        self.held = head.length
         with memoryview(buffer) as view:
             self.raw = bytes(view[self.body_at : end])
         del buffer[:end]
@@ -375,17 +369,32 @@ class _Connection(asyncio.Protocol):
             self.task = None
             self._next()
 
-    def _rerank(self, call: Call) -> Awaitable[Answer]:
-        """The handler for `serve`: the body goes to `rerank` with no other reference kept, to be freed once decoded."""
-        assert self.head is not None
-        assert self.head.dialect is not None
-        call.info.dialect = self.head.dialect.name  # once past auth, as `rerank_handler`: a 401 counts as dialect "-"
+    async def _rerank(self, call: Call) -> Answer:
+        """The handler for `serve`: room for the body (waiting in line, as aiohttp's lane does), then `rerank`.
+
+        Room is taken now that the body is all here: a body still arriving holds none, so a client
+        that stalls blocks nobody. The body goes to `rerank` with no other reference kept, to be
+        freed once decoded.
+        """
+        head = self.head
+        assert head is not None
+        assert head.dialect is not None
+        call.info.dialect = head.dialect.name  # once past auth, as `rerank_handler`: a 401 counts as dialect "-"
         if self.overdue is not None:
             raise BodyTimeout(self.overdue)
+        # Read after `serve` counted the request in: it stays on this config, even across a reload.
+        runtime = self.lane.app[LIVE].current
+        since = None
+        if head.length:
+            room = self.lane.app[BYTES_IN_FLIGHT]
+            if not room.take_now(head.length, runtime.config.limits.max_bytes_in_flight):
+                since = await wait_for_room(head.headers, runtime, room, head.length)
+            self.held = head.length
         assert self.raw is not None
         raw, self.raw = self.raw, None
-        # Read after `serve` counted the request in: it stays on this config, even across a reload.
-        return rerank(call, self.head.dialect, self.lane.app[LIVE].current, raw, None)
+        answering = rerank(call, head.dialect, runtime, raw, since)
+        del raw
+        return await answering
 
     def _body_late(self, seconds: float) -> None:
         """The body has not all arrived in time: answer 408 and close.
@@ -395,7 +404,7 @@ class _Connection(asyncio.Protocol):
         connection with a request on it).
         """
         self.late = None
-        if self.head is None or self.task is not None or self.transport is None:
+        if self.head is None or self.task is not None or self.transport is None or self.transport.is_closing():
             return
         self.overdue, self.close_after = seconds, True
         self.buffer.clear()

@@ -93,7 +93,7 @@ def _with_model(rerank: RerankRequest, config: Config) -> RerankRequest:
     )
 
 
-async def _wait_for_room(request: web.Request, rt: Runtime, room: BytesInFlight, size: int) -> float:
+async def wait_for_room(headers: Mapping[str, str], rt: Runtime, room: BytesInFlight, size: int) -> float:
     """Wait for room for `size` body bytes under `limits.max_bytes_in_flight` (`take_now` found none), and take it.
 
     Returns when the wait began (on the router's clock), so the request's deadline counts the
@@ -104,7 +104,7 @@ async def _wait_for_room(request: web.Request, rt: Runtime, room: BytesInFlight,
     assert limit is not None  # take_now always makes room when there is no limit
     began = rt.router.attempts.clock()
     try:
-        async with asyncio.timeout(rt.router.longest_deadline(_client_timeout(request.headers))):
+        async with asyncio.timeout(rt.router.longest_deadline(_client_timeout(headers))):
             await room.take(size, limit)
     except TimeoutError:
         raise Overloaded(
@@ -158,7 +158,7 @@ async def _read_body(request: web.Request, rt: Runtime, room: BytesInFlight) -> 
     del chunks
     if room.take_now(size, rt.config.limits.max_bytes_in_flight):
         return body, size, None
-    return body, size, await _wait_for_room(request, rt, room, size)
+    return body, size, await wait_for_room(request.headers, rt, room, size)
 
 
 def _client_timeout(headers: Mapping[str, str]) -> float | None:
