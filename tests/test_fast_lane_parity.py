@@ -170,7 +170,10 @@ async def test_statuses_the_fast_lane_writes_itself_read_as_aiohttps(
         version, code, reason, headers, body = reply.comparable()
         return version, code, reason, [(k, v) for k, v in headers if k != "Retry-After"], body  # seconds left vary
 
-    assert [without_retry_after(r) for r in got] == [without_retry_after(r) for r in want]
+    # The 504's list of attempts depends on where the 0.1 s deadline fell: compared by its type only.
+    same = [0, 1, 3]
+    assert [without_retry_after(got[i]) for i in same] == [without_retry_after(want[i]) for i in same]
+    assert got[2].json()["type"] == want[2].json()["type"]
     assert [r.reason for r in got] == ["Request Entity Too Large", "Forbidden", "Gateway Timeout", "Too Many Requests"]
     assert got[3].header("Retry-After") is not None
     assert handovers(await scrape(port_of(fast))) == {}
