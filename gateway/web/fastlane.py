@@ -238,7 +238,7 @@ class _Connection(asyncio.Protocol):
         self.body_at = 0
         self.held = 0
         self.runtime: Runtime | None = None
-        self.raw: bytes | None = None
+        self.raw: bytes | memoryview | None = None
         self.task: asyncio.Task[None] | None = None
         self.close_after = False
         self.reading = True
@@ -347,9 +347,15 @@ class _Connection(asyncio.Protocol):
             # Bytes after a request that closes the connection: aiohttp refuses the request (400).
             self._hand_over("framing")
             return
-        with memoryview(buffer) as view:
-            self.raw = bytes(view[self.body_at : end])
-        del buffer[:end]
+        if len(buffer) == end:
+            # The usual case: the buffer holds this request and nothing more. The body is handed on
+            # as a view of it, and the connection reads on into a new buffer: no copy of the body
+            # (for 1,000 documents, 300 KB and ~75 page faults fewer per request).
+            self.raw, self.buffer = memoryview(buffer)[self.body_at :], bytearray()
+        else:
+            with memoryview(buffer) as view:
+                self.raw = bytes(view[self.body_at : end])
+            del buffer[:end]
         self.task = self.loop.create_task(self._serve(head))
 
     async def _serve(self, head: Head) -> None:

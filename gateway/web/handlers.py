@@ -44,7 +44,9 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
     return handle
 
 
-async def rerank(call: Call, dialect: ClientDialect, rt: Runtime, raw: bytes, since: float | None) -> Answer:
+async def rerank(
+    call: Call, dialect: ClientDialect, rt: Runtime, raw: bytes | memoryview, since: float | None
+) -> Answer:
     """Decode the body in the route's dialect (or the one it speaks), route it, answer in that dialect.
 
     `since` is when a wait for room began, if the request waited: its deadline counts the wait.
@@ -115,7 +117,7 @@ async def wait_for_room(headers: Mapping[str, str], rt: Runtime, room: BytesInFl
     return began
 
 
-def _decode(raw: bytes) -> object:
+def _decode(raw: bytes | memoryview) -> object:
     if not raw:
         raise BadRequest("$: the request body is empty; send a JSON object", field="$")
     try:
