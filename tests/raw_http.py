@@ -90,6 +90,27 @@ def post(path: str, payload: Any, *, headers: Fields = ()) -> bytes:
     return request("POST", path, headers=[("Content-Type", "application/json"), *headers], body=body)
 
 
+#: Documents per request of `echoing_requests`, and the document (198 kB: under limits.max_document_chars).
+ECHO_COUNTS = [4, 3, 5, 3, 4, 3, 5, 4, 3, 5, 3, 4]
+ECHO_DOC = "apple " * 33_000
+
+
+def echoing_requests() -> bytes:
+    """Twelve pipelined requests for model "m" whose answers echo 198 kB documents: 9 MB of answers in all.
+
+    More than the kernel buffers on loopback hold, so a client that does not read stalls the gateway's
+    writes. Request i has query "q<i>", ECHO_COUNTS[i] documents and x-request-id "r<i>".
+    """
+    return b"".join(
+        post(
+            "/v1/rerank",
+            {"model": "m", "query": f"q{i}", "documents": [ECHO_DOC] * n, "return_documents": True},
+            headers=[("x-request-id", f"r{i}")],
+        )
+        for i, n in enumerate(ECHO_COUNTS)
+    )
+
+
 def chunked_post(path: str, payload: Any, *, headers: Fields = (), size: int = 50) -> bytes:
     """A JSON POST with a chunked body in pieces of `size` bytes (no Content-Length)."""
     body = orjson.dumps(payload)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import SEED, StartFake, StartGateway, model
 from tests.fakes.upstream import ok
-from tests.raw_http import Conn, connected, exchange, handovers, port_of, post, scrape
+from tests.raw_http import ECHO_COUNTS, Conn, connected, echoing_requests, exchange, handovers, port_of, post, scrape
 
 LOCAL = {"providers": {"local": {"type": "local"}}, "models": {"m": model(("local", "bm25"))}}
 #: Short enough for a test to outwait, long enough that a loaded machine still sends a request in time.
@@ -141,16 +141,7 @@ async def test_a_client_slow_to_read_its_answers_is_not_idle(
     _, url = await start_fake("cohere")
     config = {"providers": {"up": {"type": "cohere", "base_url": url}}, "models": {"m": model(("up", "x"))}}
     client = await start_gateway(config, fast_lane=fast_lane, keepalive_timeout=KEEPALIVE)
-    doc = "apple " * 33_000  # 198 kB, echoed back in each answer: 9 MB in all, more than the kernel buffers
-    counts = [4, 3, 5, 3, 4, 3, 5, 4, 3, 5, 3, 4]
-    data = b"".join(
-        post(
-            "/v1/rerank",
-            {"model": "m", "query": f"q{i}", "documents": [doc] * n, "return_documents": True},
-            headers=[("x-request-id", f"r{i}")],
-        )
-        for i, n in enumerate(counts)
-    )
+    counts, data = ECHO_COUNTS, echoing_requests()
     sock = await connected(port_of(client), receive_buffer=65536)
     sending = asyncio.create_task(asyncio.get_running_loop().sock_sendall(sock, data))
     await asyncio.sleep(4 * KEEPALIVE)  # nothing read, nothing more sent: answers wait on the client

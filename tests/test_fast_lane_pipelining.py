@@ -13,11 +13,14 @@ from tests.conftest import StartFake, StartGateway, model
 from tests.fakes.tcp import StartRaw
 from tests.gateway_process import until
 from tests.raw_http import (
+    ECHO_COUNTS,
+    ECHO_DOC,
     Conn,
     GatedUpstream,
     Reply,
     chunked_post,
     connected,
+    echoing_requests,
     exchange,
     handovers,
     port_of,
@@ -168,16 +171,7 @@ async def test_a_client_that_reads_only_after_sending_everything_gets_every_answ
     client = await start_gateway(
         {"providers": {"up": {"type": "cohere", "base_url": url}}, "models": {"m": model(("up", "x"))}}
     )
-    doc = "apple " * 33_000  # 198 kB (under limits.max_document_chars), echoed back in each answer
-    counts = [4, 3, 5, 3, 4, 3, 5, 4, 3, 5, 3, 4]  # 9 MB of answers: more than the kernel buffers on loopback
-    data = b"".join(
-        post(
-            "/v1/rerank",
-            {"model": "m", "query": f"q{i}", "documents": [doc] * n, "return_documents": True},
-            headers=[("x-request-id", f"r{i}")],
-        )
-        for i, n in enumerate(counts)
-    )
+    counts, data = ECHO_COUNTS, echoing_requests()
     sock = await connected(port_of(client), receive_buffer=65536)
     sending = asyncio.create_task(asyncio.get_running_loop().sock_sendall(sock, data))
     try:
@@ -188,4 +182,4 @@ async def test_a_client_that_reads_only_after_sending_everything_gets_every_answ
         replies = [await conn.reply() for _ in counts]
         await sending
     check(replies, counts)
-    assert all(r["document"]["text"] == doc for reply in replies for r in reply.json()["results"])
+    assert all(r["document"]["text"] == ECHO_DOC for reply in replies for r in reply.json()["results"])
