@@ -33,7 +33,7 @@ def rerank_handler(dialect: ClientDialect) -> Callable[[web.Request], Awaitable[
         call.info.dialect = dialect.name
         rt = call.app[LIVE].current  # this request stays on this config, even across a reload
         room = call.app[BYTES_IN_FLIGHT]
-        raw, held, since = await _read_body(request, rt, room)  # on failure, gives back all it held
+        raw, held, since = await _read_body(request, rt, room)  # room is held only once it returns
         try:
             answering = rerank(call, dialect, rt, raw, since)
             del raw  # `rerank` holds the only reference, and lets go of it once the body is decoded
@@ -56,21 +56,21 @@ async def rerank(
     del raw
     speaker = call.speaker = pick(dialect, body)
     info.dialect = speaker.name
-    rerank = _with_model(speaker.parse(body), rt.config)
+    wanted = _with_model(speaker.parse(body), rt.config)
     del body  # the documents keep what they need; the decoded containers need not wait on the provider
-    info.model = rerank.model
-    info.query = rerank.query
-    _check_limits(rerank, rt.config.limits, paths=WIRE_PATHS.get(speaker.name, {}))
+    info.model = wanted.model
+    info.query = wanted.query
+    _check_limits(wanted, rt.config.limits, paths=WIRE_PATHS.get(speaker.name, {}))
     timeout = _client_timeout(call.headers)
     if since is not None:
-        rt.router.check_time_left(rerank, timeout=timeout, since=since)
-    await rt.admit(info.key_name, rerank)
-    result = await rt.router.rerank(rerank, timeout=timeout, since=since)
+        rt.router.check_time_left(wanted, timeout=timeout, since=since)
+    await rt.admit(info.key_name, wanted)
+    result = await rt.router.rerank(wanted, timeout=timeout, since=since)
     info.provider = result.provider
     info.attempts = len(result.attempts)
     info.cache = result.cache
     info.outcome = "ok"
-    info.tries, info.documents, info.usage = result.attempts, len(rerank.documents), result.usage
+    info.tries, info.documents, info.usage = result.attempts, len(wanted.documents), result.usage
     # The headers in one mapping, handed over whole: no Python call per field.
     headers = {
         "Content-Type": JSON,
@@ -79,7 +79,7 @@ async def rerank(
         "x-rerank-fallbacks": str(max(0, len({a.provider for a in result.attempts}) - 1)),
         "x-rerank-cache": result.cache,
     }
-    return Answer(200, orjson.dumps(speaker.render(result, rerank)), headers)
+    return Answer(200, orjson.dumps(speaker.render(result, wanted)), headers)
 
 
 def _with_model(rerank: RerankRequest, config: Config) -> RerankRequest:
