@@ -18,7 +18,7 @@ from aiohttp.http import SERVER_SOFTWARE
 
 from gateway.dialects import ClientDialect
 from gateway.errors import ProviderError
-from gateway.providers.wire.parse import header_field
+from gateway.providers.wire.parse import header_field, stray_breaks
 from gateway.web.call import Answer, Call
 
 #: A head longer than this goes to aiohttp, which applies its own limits (8190 bytes a line).
@@ -39,6 +39,8 @@ _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 #: A GET route's handler.
 GetHandler = Callable[[Call], Awaitable[Answer]]
+#: What a path serves: a rerank POST's client dialect, or a GET's handler (the other is None).
+Route = tuple[ClientDialect | None, GetHandler | None]
 
 
 @attrs.frozen
@@ -55,13 +57,12 @@ class Head:
     __slots__ = ("close", "dialect", "handler", "headers", "length", "method", "minor", "path")
 
     def __init__(
-        self, method: str, path: str, headers: dict[str, str], *, length: int, minor: int, close: bool
+        self, method: str, path: str, headers: dict[str, str], route: Route, *, length: int, minor: int, close: bool
     ) -> None:
         self.method, self.path, self.headers = method, path, headers
+        self.dialect, self.handler = route
         #: The body's length, HTTP/1.<minor>, and whether the client asked to close after the answer.
         self.length, self.minor, self.close = length, minor, close
-        self.dialect: ClientDialect | None = None
-        self.handler: GetHandler | None = None
 
 
 def read_head(head: bytes, routes: Routes) -> Head | str:
@@ -78,10 +79,7 @@ def read_head(head: bytes, routes: Routes) -> Head | str:
     headers = _fields(head, lines)
     if isinstance(headers, str):
         return headers
-    read = _framed(method.decode("ascii"), path.decode("ascii"), headers, minor=int(match.group(3)))
-    if isinstance(read, Head):
-        read.dialect, read.handler = dialect, handler
-    return read
+    return _framed(method.decode("ascii"), path.decode("ascii"), headers, (dialect, handler), minor=int(match.group(3)))
 
 
 def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
@@ -89,7 +87,7 @@ def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
     breaks = len(lines) - 1
     if breaks > MAX_HEADERS:
         return "header"
-    if _ODD_BYTES.search(head) is not None or head.count(b"\n") != breaks or head.count(b"\r") != breaks:
+    if _ODD_BYTES.search(head) is not None or stray_breaks(head, breaks):
         return "header"
     headers: dict[str, str] = {}
     for line in lines[1:]:
@@ -103,7 +101,7 @@ def _fields(head: bytes, lines: list[bytes]) -> dict[str, str] | str:
     return "header" if not _READ_OTHERWISE.isdisjoint(headers) else headers
 
 
-def _framed(method: str, path: str, headers: dict[str, str], *, minor: int) -> Head | str:
+def _framed(method: str, path: str, headers: dict[str, str], route: Route, *, minor: int) -> Head | str:
     """The head, when its body is framed by a plain Content-Length (a GET's: none, or 0) and its fields are plain.
 
     HTTP/1.1 keeps the connection unless the client says `close`; HTTP/1.0 closes it unless the
@@ -123,13 +121,12 @@ def _framed(method: str, path: str, headers: dict[str, str], *, minor: int) -> H
         if not tokens <= _CONNECTION:
             return "connection"
     close = "close" in tokens if minor == 1 else "keep-alive" not in tokens
-    return Head(method, path, headers, length=int(length), minor=minor, close=close)
+    return Head(method, path, headers, route, length=int(length), minor=minor, close=close)
 
 
 def bare_line_break(start: bytearray) -> bool:
     """Whether the start of a head has a CR or LF that is not part of a CRLF (a trailing CR may be)."""
-    pairs = start.count(b"\r\n")
-    return start.count(b"\n") != pairs or start.count(b"\r") - start.endswith(b"\r") != pairs
+    return stray_breaks(start.removesuffix(b"\r"), start.count(b"\r\n"))
 
 
 class _Date:

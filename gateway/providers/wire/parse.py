@@ -67,8 +67,7 @@ def parse_head(head: bytes) -> Head:
     breaks = len(lines) - 1
     if breaks > MAX_HEADERS:
         raise bad_http("too many header fields")
-    # Every CR and LF must be part of a line break; checked once over the head, not per field.
-    if head.count(b"\n") != breaks or head.count(b"\r") != breaks or b"\0" in head:
+    if stray_breaks(head, breaks) or b"\0" in head:
         raise bad_http("control character in the head")
     headers: dict[str, str] = {}
     for line in lines[1:]:
@@ -92,6 +91,14 @@ def parse_head(head: bytes) -> Head:
             # splitting: read it as chunked and never send on this connection again.
             keep_alive = False
     return Head(status=int(match.group(2)), headers=headers, keep_alive=keep_alive)
+
+
+def stray_breaks(head: bytes | bytearray, breaks: int) -> bool:
+    """Whether `head` has a CR or LF that is not part of its `breaks` CRLF line breaks.
+
+    Checked once over a head, not per field: every CR and LF must be part of a line break.
+    """
+    return head.count(b"\n") != breaks or head.count(b"\r") != breaks
 
 
 def header_field(line: bytes) -> tuple[str, str]:
