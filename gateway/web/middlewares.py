@@ -87,13 +87,14 @@ async def serve(call: Call, handle: Callable[[Call], Awaitable[R]], lane: Lane[R
         if counted:
             metrics.in_flight.value -= 1
     seconds = time.perf_counter() - start  # the time to answer, as before the answer is written
+    status = lane.status(answer)
     try:
         # Draining: ask keep-alive clients to reconnect, so they find a replica that is not shutting down.
         # A 408 (errors.BodyTimeout): the rest of its body may still come, so the connection can carry no other request.
-        await lane.send(call, answer, keep_alive=not live.draining and lane.status(answer) != 408)
+        await lane.send(call, answer, keep_alive=not live.draining and status != 408)
     finally:
         if counted:
-            _done(call, live, lane.status(answer), seconds)
+            _done(call, live, status, seconds)
     return answer
 
 
