@@ -40,9 +40,8 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
 from gateway.errors import BodyTimeout, GatewayError
-from gateway.runtime import Runtime
 from gateway.web.call import AccessInfo, Answer, Call
-from gateway.web.handlers import rerank, wait_for_room
+from gateway.web.handlers import rerank, take_room
 from gateway.web.heads import MAX_HEAD, Head, Routes, answer_head, bare_line_break, read_head
 from gateway.web.keys import BYTES_IN_FLIGHT, LIVE, METRICS, ROUTE_DIALECTS
 from gateway.web.middlewares import render_error, request_id, serve
@@ -120,7 +119,6 @@ class _Connection(asyncio.Protocol):
         self.head: Head | None = None
         self.body_at = 0
         self.held = 0
-        self.runtime: Runtime | None = None
         self.raw: bytes | memoryview | None = None
         self.task: asyncio.Task[None] | None = None
         self.close_after = False
@@ -214,15 +212,11 @@ class _Connection(asyncio.Protocol):
             if head.length > self.lane.max_body:
                 self._hand_over("size")  # aiohttp refuses it with 413 before reading it
                 return
-            # The config for reading this request (the body's deadline); `_rerank` serves it on the
-            # one current once it is counted in (`serve`), as a reload may close this one meanwhile.
-            self.head, self.body_at, self.runtime = head, end + 4, self.lane.app[LIVE].current
-        runtime = self.runtime
-        assert runtime is not None
+            self.head, self.body_at = head, end + 4
         end = self.body_at + head.length
         if len(buffer) < end:
             if self.late is None:  # the body is still arriving: it has the longest deadline a request may have
-                seconds = runtime.router.longest_deadline(None)
+                seconds = self.lane.app[LIVE].current.router.longest_deadline(None)
                 self.late = self.loop.call_at(self.loop.time() + seconds, self._body_late, seconds)
             return
         self._on_time()
@@ -254,7 +248,7 @@ class _Connection(asyncio.Protocol):
             self.close_after = True
         finally:
             self._give_back()
-            self.head = self.runtime = self.raw = self.overdue = None
+            self.head = self.raw = self.overdue = None
             self.task = None
             self._next()
 
@@ -273,12 +267,8 @@ class _Connection(asyncio.Protocol):
             raise BodyTimeout(self.overdue)
         # Read after `serve` counted the request in: it stays on this config, even across a reload.
         runtime = self.lane.app[LIVE].current
-        since = None
-        if head.length:
-            room = self.lane.app[BYTES_IN_FLIGHT]
-            if not room.take_now(head.length, runtime.config.limits.max_bytes_in_flight):
-                since = await wait_for_room(head.headers, runtime, room, head.length)
-            self.held = head.length
+        since = await take_room(head.headers, runtime, self.lane.app[BYTES_IN_FLIGHT], head.length)
+        self.held = head.length
         assert self.raw is not None
         raw, self.raw = self.raw, None
         answering = rerank(call, head.dialect, runtime, raw, since)
@@ -333,7 +323,7 @@ class _Connection(asyncio.Protocol):
         assert transport is not None
         assert self.task is None
         assert not self.held
-        self.head = self.runtime = None
+        self.head = None
         handler = self.lane.handed_over(reason)
         self._forget()
         transport.set_protocol(handler)

@@ -95,14 +95,16 @@ def _with_model(rerank: RerankRequest, config: Config) -> RerankRequest:
     )
 
 
-async def wait_for_room(headers: Mapping[str, str], rt: Runtime, room: BytesInFlight, size: int) -> float:
-    """Wait for room for `size` body bytes under `limits.max_bytes_in_flight` (`take_now` found none), and take it.
+async def take_room(headers: Mapping[str, str], rt: Runtime, room: BytesInFlight, size: int) -> float | None:
+    """Take room for `size` body bytes under `limits.max_bytes_in_flight`, at once or after waiting in line.
 
-    Returns when the wait began (on the router's clock), so the request's deadline counts the
-    wait. The wait is bounded by the longest deadline the request can have; a request still
-    waiting then gets 503 with Retry-After.
+    Returns when the wait began (on the router's clock), if there was one, so the request's
+    deadline counts the wait. The wait is bounded by the longest deadline the request can have; a
+    request still waiting then gets 503 with Retry-After. Both lanes take room here.
     """
     limit = rt.config.limits.max_bytes_in_flight
+    if not size or room.take_now(size, limit):  # an empty body needs no room, and waits behind nobody
+        return None
     assert limit is not None  # take_now always makes room when there is no limit
     began = rt.router.attempts.clock()
     try:
@@ -158,9 +160,7 @@ async def _read_body(request: web.Request, rt: Runtime, room: BytesInFlight) -> 
         raise BodyTimeout(deadline) from None
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)  # usually one chunk: no copy
     del chunks
-    if room.take_now(size, rt.config.limits.max_bytes_in_flight):
-        return body, size, None
-    return body, size, await wait_for_room(request.headers, rt, room, size)
+    return body, size, await take_room(request.headers, rt, room, size)
 
 
 def _client_timeout(headers: Mapping[str, str]) -> float | None:
