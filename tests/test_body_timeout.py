@@ -37,6 +37,14 @@ async def answer_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]
     return int(lines[0].split()[1]), fields, body
 
 
+async def sent(client: Any, data: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A new connection to the gateway on which `data` has been sent."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+    writer.write(data)
+    await writer.drain()
+    return reader, writer
+
+
 async def bytes_in_flight(client: Any) -> float:
     text = await (await client.get("/metrics")).text()
     [line] = [x for x in text.splitlines() if x.startswith("rerank_gateway_request_bytes_in_flight ")]
@@ -47,9 +55,7 @@ async def bytes_in_flight(client: Any) -> float:
 async def test_a_stalled_body_gets_408_naming_the_body(start_gateway: StartGateway, fast_lane: bool) -> None:
     """A head whose body stops half way is answered 408 once the longest deadline has passed."""
     client = await start_gateway(CONFIG, fast_lane=fast_lane)
-    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
-    writer.write(head(len(BODY)) + BODY[:10])
-    await writer.drain()
+    reader, writer = await sent(client, head(len(BODY)) + BODY[:10])
     status, _, body = await answer_head(reader)
     writer.close()
     assert status == 408
@@ -63,9 +69,7 @@ async def test_a_stalled_body_gets_408_naming_the_body(start_gateway: StartGatew
 async def test_a_408_ends_the_connection(start_gateway: StartGateway, fast_lane: bool) -> None:
     """The 408 says `Connection: close`, and the connection ends even if the rest of that body then comes."""
     client = await start_gateway(CONFIG, fast_lane=fast_lane)
-    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
-    writer.write(head(len(BODY)) + BODY[:10])
-    await writer.drain()
+    reader, writer = await sent(client, head(len(BODY)) + BODY[:10])
     status, fields, _ = await answer_head(reader)
     try:
         writer.write(BODY[10:] + head(len(BODY)) + BODY)  # the late rest, and a request that must not be served
@@ -81,13 +85,8 @@ async def test_a_408_ends_the_connection(start_gateway: StartGateway, fast_lane:
 async def test_stalled_heads_declaring_all_the_room_block_nobody(start_gateway: StartGateway, fast_lane: bool) -> None:
     """Heads that declare more than all the room and stall hold none: a whole request meanwhile is served at once."""
     client = await start_gateway(CONFIG, fast_lane=fast_lane)
-    stalled = [await asyncio.open_connection("127.0.0.1", client.port) for _ in range(3)]
-    for _, writer in stalled:
-        writer.write(head(990) + b"{")
-        await writer.drain()
-    reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
-    writer.write(head(len(BODY)) + BODY)
-    await writer.drain()
+    stalled = [await sent(client, head(990) + b"{") for _ in range(3)]
+    reader, writer = await sent(client, head(len(BODY)) + BODY)
     status, fields, body = await answer_head(reader)
     writer.close()
     assert status == 200, body
